@@ -1,0 +1,49 @@
+# ContraVento: two commands on a fresh machine (Python 3.11+ and make): `make run`, `make test`.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+SAMPLE ?= ../shared/gpx-samples/strava-ride-power-hr-cad.gpx
+
+.PHONY: help uv install run test lint typecheck unit integration worker flower bench clean
+
+help:
+	@echo "make run      install and start the service on http://127.0.0.1:8000"
+	@echo "make test     install and run lint, types and the whole test suite"
+	@echo "make worker   start a Celery worker alone"
+	@echo "make flower   start Flower on :5555"
+	@echo "make bench    run the benchmarks (prints tables)"
+
+uv:
+	@command -v $(UV) >/dev/null 2>&1 || { echo "uv not found: installing it with pip"; \
+	  python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv; }
+
+install: uv
+	@$(UV) sync --frozen --quiet
+
+run: install
+	@$(PY) -m contravento.cli run
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: install
+	$(UV) run --frozen mypy
+
+test: lint typecheck
+	$(UV) run --frozen pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: install
+	$(UV) run --frozen pytest -q tests/unit
+
+worker: install
+	$(UV) run --frozen celery -A contravento.worker.app worker --loglevel=INFO
+
+flower: install
+	$(UV) run --frozen python -m contravento.cli flower
+
+bench: install
+	$(UV) run --frozen python -m bench.domain
+
+clean:
+	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

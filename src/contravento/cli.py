@@ -1,0 +1,133 @@
+"""`contravento ...` commands: gpx-info, serve, reconcile."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .domain import GPXError, TrackSummary, summarize
+
+
+def _summary_dict(path: str, summary: TrackSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {"file": path}
+    out.update(summary.stats.to_dict())
+    out["simplified_point_count"] = summary.simplified.point_count
+    out["name"] = summary.track.name
+    out["creator"] = summary.track.creator
+    out["gpx_version"] = summary.track.gpx_version
+    return out
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def _print_text(info: dict[str, Any]) -> None:
+    rows = [
+        ("Nombre", info["name"]),
+        (
+            "Puntos",
+            f"{info['point_count']} ({info['segment_count']} segmentos, "
+            f"{info['simplified_point_count']} tras simplificar)",
+        ),
+        ("Distancia", _fmt(info["distance_km"], " km", 2)),
+        ("Distancia 3D", _fmt(info["distance_3d_km"], " km", 2)),
+        (
+            "Desnivel +/-",
+            f"{_fmt(info['elevation_gain_m'], ' m', 0)} / "
+            f"{_fmt(info['elevation_loss_m'], ' m', 0)}",
+        ),
+        (
+            "Altitud mín/máx",
+            f"{_fmt(info['min_elevation_m'], ' m', 0)} / {_fmt(info['max_elevation_m'], ' m', 0)}",
+        ),
+        ("Inicio", info["start_time"] or "—"),
+        ("Fin", info["end_time"] or "—"),
+        ("Duración", _fmt_duration(info["duration_s"])),
+        ("En movimiento", _fmt_duration(info["moving_time_s"])),
+        ("Velocidad media", _fmt(info["avg_speed_kmh"], " km/h")),
+        ("Velocidad máx", _fmt(info["max_speed_kmh"], " km/h")),
+        ("FC media/máx", f"{_fmt(info['avg_hr'], '', 0)} / {_fmt(info['max_hr'], '', 0)}"),
+        (
+            "Cadencia media/máx",
+            f"{_fmt(info['avg_cadence'], '', 0)} / {_fmt(info['max_cadence'], '', 0)}",
+        ),
+        (
+            "Potencia media/máx",
+            f"{_fmt(info['avg_power'], ' W', 0)} / {_fmt(info['max_power'], ' W', 0)}",
+        ),
+        ("Waypoints", info["waypoint_count"]),
+        (
+            "Puntos descartados",
+            f"{info['invalid_point_count']} inválidos, {info['glitch_point_count']} saltos de GPS",
+        ),
+    ]
+    print(f"Archivo: {info['file']}")
+    for label, value in rows:
+        print(f"  {label + ':':<20} {value}")
+
+
+def gpx_info(files: list[str], as_json: bool) -> int:
+    status = 0
+    for path in files:
+        try:
+            data = Path(path).read_bytes()
+            info = _summary_dict(path, summarize(data))
+        except OSError as exc:
+            status = 1
+            error = {
+                "code": "FILE_UNREADABLE",
+                "message": f"No se puede leer el archivo: {exc.strerror}",
+            }
+            _report_error(path, error, as_json)
+            continue
+        except GPXError as exc:
+            status = 1
+            _report_error(path, {"code": exc.code, "message": exc.message}, as_json)
+            continue
+        if as_json:
+            print(json.dumps(info, ensure_ascii=False))
+        else:
+            _print_text(info)
+    return status
+
+
+def _report_error(path: str, error: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"file": path, "error": error}, ensure_ascii=False))
+    else:
+        print(f"{path}: error {error['code']}: {error['message']}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contravento", description="ContraVento GPX service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    info = sub.add_parser("gpx-info", help="print the statistics of GPX files")
+    info.add_argument("files", nargs="+", metavar="FILE")
+    info.add_argument("--json", action="store_true", help="one JSON object per file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "gpx-info":
+        return gpx_info(args.files, args.json)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

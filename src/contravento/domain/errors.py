@@ -1,0 +1,57 @@
+"""Typed domain errors: a stable code for machines, a Spanish message for cyclists."""
+
+from __future__ import annotations
+
+
+class GPXError(Exception):
+    """A GPX file that cannot become a track. Permanent: retrying never helps."""
+
+    code: str = "GPX_INVALID"
+    message: str = "El archivo GPX no es válido."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+
+
+class GPXMalformedError(GPXError):
+    code = "GPX_MALFORMED"
+    message = (
+        "El archivo no es un XML bien formado (puede estar truncado o dañado). "
+        "Vuelve a exportarlo desde tu dispositivo o aplicación."
+    )
+
+
+class GPXNotGPXError(GPXError):
+    code = "GPX_NOT_GPX"
+    message = "El archivo es XML pero no es un GPX. Exporta la actividad en formato GPX."
+
+
+class GPXNoTrackpointsError(GPXError):
+    code = "GPX_NO_TRACKPOINTS"
+    message = "El archivo GPX no contiene puntos de track ni de ruta."
+
+
+class GPXInvalidCoordinatesError(GPXError):
+    code = "GPX_INVALID_COORDINATES"
+    message = (
+        "Ningún punto del archivo GPX tiene coordenadas válidas "
+        "(latitud entre -90 y 90, longitud entre -180 y 180)."
+    )
+
+
+class GPXUnsafeXMLError(GPXError):
+    code = "GPX_UNSAFE_XML"
+    message = (
+        "El archivo contiene construcciones XML no permitidas (DTD, entidades o "
+        "anidamiento excesivo) y se ha rechazado por seguridad."
+    )
+
+
+ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
+    GPXMalformedError,
+    GPXNotGPXError,
+    GPXNoTrackpointsError,
+    GPXInvalidCoordinatesError,
+    GPXUnsafeXMLError,
+)

@@ -1,0 +1,293 @@
+"""Safe, streaming GPX parsing: bytes in, a ParsedTrack of numpy arrays out.
+
+The XML parser is hardened: no DTD loading, no entity resolution, no network, libxml2's
+default limits on depth and text size (``huge_tree`` stays off). A document that carries a
+DOCTYPE is refused outright: no GPX exporter writes one, and it is the door to entity bombs
+and external entities. Points are read with ``iterparse`` and cleared as we go, so memory
+stays bounded by a chunk of points, not by the size of the file.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from lxml import etree
+
+from .errors import (
+    GPXError,
+    GPXInvalidCoordinatesError,
+    GPXMalformedError,
+    GPXNotGPXError,
+    GPXNoTrackpointsError,
+    GPXUnsafeXMLError,
+)
+from .times import parse_times
+from .track import FloatArray, ParsedTrack, Segment
+
+_HARDENED = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_blank_text": True,
+}
+
+# Local names of extension elements (any namespace, any prefix) -> our sensor field.
+_SENSOR_NAMES = {
+    "hr": "hr",
+    "heartrate": "hr",
+    "cad": "cadence",
+    "cadence": "cadence",
+    "power": "power",
+    "powerinwatts": "power",
+    "watts": "power",
+    "atemp": "temperature",
+    "temp": "temperature",
+    "wtemp": "temperature",
+}
+_POINT_TAGS = ("{*}trkpt", "{*}rtept")
+_CONTAINER_TAGS = ("{*}trkseg", "{*}trk", "{*}rte", "{*}wpt")
+_CHUNK = 16384
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""  # comments and processing instructions
+    return tag[tag.rfind("}") + 1 :]
+
+
+def _raise_for_syntax(exc: etree.XMLSyntaxError) -> GPXError:
+    text = str(exc).lower()
+    if any(word in text for word in ("depth", "entity", "amplification", "huge")):
+        return GPXUnsafeXMLError(str(exc))
+    return GPXMalformedError(str(exc))
+
+
+def _check_root(data: bytes) -> tuple[str | None, str | None]:
+    """Read just the prolog and root start tag; refuse DTDs and non-GPX roots early."""
+    parser = etree.XMLPullParser(events=("start",), **_HARDENED)
+    root = None
+    try:
+        for start in range(0, len(data), 65536):
+            parser.feed(data[start : start + 65536])
+            for _event, element in parser.read_events():
+                root = element
+                break
+            if root is not None:
+                break
+        if root is None:
+            parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise _raise_for_syntax(exc) from exc
+    if root is None:
+        raise GPXMalformedError("no root element")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise GPXUnsafeXMLError("DOCTYPE present")
+    if _local(root.tag).lower() != "gpx":
+        raise GPXNotGPXError(f"root element is {root.tag!r}")
+    return root.get("version"), root.get("creator")
+
+
+class _SegmentBuilder:
+    """Collects the strings of one segment in chunks and turns them into arrays."""
+
+    def __init__(self, with_time: bool) -> None:
+        self.with_time = with_time
+        self.chunks: list[dict[str, np.ndarray]] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.lat: list[str] = []
+        self.lon: list[str] = []
+        self.ele: list[str] = []
+        self.time: list[str | None] = []
+        self.sensors: dict[str, list[str]] = {}
+
+    def add(self, el: etree._Element) -> None:
+        n = len(self.lat)
+        self.lat.append(el.get("lat") or "nan")
+        self.lon.append(el.get("lon") or "nan")
+        ele = "nan"
+        when = None
+        sensors = self.sensors
+        for child in el:
+            name = _local(child.tag)
+            if name == "ele":
+                ele = (child.text or "").strip() or "nan"
+            elif name == "time":
+                when = child.text
+            elif name == "extensions":
+                for node in child.iter():
+                    key = _SENSOR_NAMES.get(_local(node.tag).lower())
+                    if key is not None and node.text:
+                        column = sensors.get(key)
+                        if column is None:
+                            column = sensors[key] = ["nan"] * n
+                        if len(column) == n:
+                            column.append(node.text.strip())
+        self.ele.append(ele)
+        self.time.append(when if self.with_time else None)
+        for column in sensors.values():
+            if len(column) == n:
+                column.append("nan")
+        if n + 1 >= _CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.lat:
+            return
+        chunk: dict[str, np.ndarray] = {
+            "lat": _floats(self.lat),
+            "lon": _floats(self.lon),
+            "ele": _floats(self.ele),
+            "time": parse_times(self.time),
+        }
+        for key, values in self.sensors.items():
+            chunk["s:" + key] = _floats(values)
+        self.chunks.append(chunk)
+        self._reset()
+
+    def build(self) -> Segment | None:
+        self.flush()
+        if not self.chunks:
+            return None
+        sizes = [len(c["lat"]) for c in self.chunks]
+        keys = {k for c in self.chunks for k in c if k.startswith("s:")}
+
+        def column(key: str, fill: Any = np.nan) -> np.ndarray:
+            parts = [
+                c.get(key, np.full(size, fill)) for c, size in zip(self.chunks, sizes, strict=True)
+            ]
+            return np.concatenate(parts)
+
+        return Segment(
+            lat=column("lat"),
+            lon=column("lon"),
+            ele=column("ele"),
+            time=column("time"),
+            sensors={k[2:]: column(k) for k in sorted(keys)},
+        )
+
+
+def _floats(values: list[str]) -> FloatArray:
+    try:
+        return np.array(values, dtype=np.float64)
+    except ValueError:
+        return np.array([_float_or_nan(v) for v in values], dtype=np.float64)
+
+
+def _float_or_nan(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("nan")
+
+
+def _events(data: bytes) -> Iterator[tuple[str, etree._Element]]:
+    tags = _POINT_TAGS + _CONTAINER_TAGS
+    context = etree.iterparse(io.BytesIO(data), events=("end",), tag=tags, **_HARDENED)
+    try:
+        yield from context
+    except etree.XMLSyntaxError as exc:
+        raise _raise_for_syntax(exc) from exc
+
+
+def _release(el: etree._Element) -> None:
+    """Free a processed element and the siblings already handled before it."""
+    el.clear()
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]
+
+
+def _valid_points(segment: Segment) -> tuple[Segment, int]:
+    ok = (
+        np.isfinite(segment.lat)
+        & np.isfinite(segment.lon)
+        & (np.abs(segment.lat) <= 90.0)
+        & (np.abs(segment.lon) <= 180.0)
+    )
+    bad = int(len(segment) - int(ok.sum()))
+    return (segment if bad == 0 else segment.take(ok)), bad
+
+
+def parse_gpx(data: bytes) -> ParsedTrack:
+    """Parse GPX 1.0/1.1 bytes safely into a ParsedTrack.
+
+    Tracks are the line; routes are used only when the file has no track points (then as a
+    track without times). Waypoints are counted, never drawn. Points with coordinates out of
+    range are dropped and counted in ``invalid_point_count``; if no valid point remains the
+    file is rejected with ``GPX_INVALID_COORDINATES``.
+    """
+    if not data or not data.strip():
+        raise GPXMalformedError("empty document")
+    version, creator = _check_root(data)
+
+    track_segments: list[Segment] = []
+    route_segments: list[Segment] = []
+    waypoints = tracks = routes = 0
+    name: str | None = None
+    current: _SegmentBuilder | None = None
+    for _event, el in _events(data):
+        local = _local(el.tag)
+        if local == "trkpt" or local == "rtept":
+            if current is None:
+                current = _SegmentBuilder(with_time=local == "trkpt")
+                owner = el.getparent()
+                if owner is not None and local == "trkpt":
+                    owner = owner.getparent()
+                if owner is not None and name is None:
+                    name = _child_text(owner, "name")
+            current.add(el)
+        elif local in ("trkseg", "rte", "trk"):
+            tracks += local == "trk"
+            routes += local == "rte"
+            if current is not None:
+                segment = current.build()
+                if segment is not None:
+                    (track_segments if current.with_time else route_segments).append(segment)
+                current = None
+        elif local == "wpt":
+            waypoints += 1
+        _release(el)
+    if current is not None:  # points outside any container: keep them rather than lose them
+        segment = current.build()
+        if segment is not None:
+            (track_segments if current.with_time else route_segments).append(segment)
+
+    raw = track_segments or route_segments
+    if not raw:
+        raise GPXNoTrackpointsError()
+    segments: list[Segment] = []
+    invalid = 0
+    for seg in raw:
+        valid, bad = _valid_points(seg)
+        invalid += bad
+        if len(valid):
+            segments.append(valid)
+    if not segments:
+        raise GPXInvalidCoordinatesError(f"{invalid} points out of range")
+    return ParsedTrack(
+        segments=tuple(segments),
+        waypoint_count=waypoints,
+        track_count=tracks,
+        route_count=routes,
+        invalid_point_count=invalid,
+        gpx_version=version,
+        creator=creator,
+        name=name,
+    )
+
+
+def _child_text(el: etree._Element, local: str) -> str | None:
+    for child in el:
+        if _local(child.tag) == local:
+            text = (child.text or "").strip()
+            return text or None
+    return None

@@ -1,0 +1,37 @@
+"""The whole domain pass that the API, worker, CLI and benchmarks share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
+from .gpx import parse_gpx
+from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
+from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
+from .track import ParsedTrack
+
+
+@dataclass(frozen=True, eq=False)
+class TrackSummary:
+    track: ParsedTrack  # after glitch removal
+    stats: RouteStats
+    simplified: SimplifiedTrack
+
+
+def summarize(
+    data: bytes,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    stop_speed_kmh: float = DEFAULT_STOP_SPEED_KMH,
+    max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
+) -> TrackSummary:
+    """parse -> remove glitches -> statistics -> Douglas-Peucker. Raises only GPXError."""
+    parsed = parse_gpx(data)
+    clean, removed = remove_glitches(parsed, max_speed_kmh=max_speed_kmh)
+    stats = compute_stats(
+        clean,
+        stop_speed_kmh=stop_speed_kmh,
+        max_plausible_kmh=max_speed_kmh,
+        glitch_point_count=removed,
+    )
+    return TrackSummary(track=clean, stats=stats, simplified=simplify(clean, tolerance_m))

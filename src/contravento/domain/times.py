@@ -1,0 +1,50 @@
+"""ISO 8601 timestamps to numpy datetime64[ms] (UTC), vectorised with a per-item fallback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from .track import TimeArray
+
+NAT = np.datetime64("NaT", "ms")
+
+
+def parse_times(values: list[str | None]) -> TimeArray:
+    """Parse GPX <time> strings. Missing or unreadable values become NaT.
+
+    Fast path: numpy parses naive ISO strings (we strip a trailing ``Z``). Strings with an
+    explicit offset (``+02:00``) or other oddities fall back to ``datetime.fromisoformat``.
+    """
+    cleaned = [_strip_z(v) for v in values]
+    try:
+        return np.array(cleaned, dtype="datetime64[ms]")
+    except ValueError:
+        return np.array([_parse_one(v) for v in values], dtype="datetime64[ms]")
+
+
+def _strip_z(value: str | None) -> str:
+    if not value:
+        return "NaT"
+    value = value.strip()
+    if value.endswith(("Z", "z")):
+        return value[:-1]
+    return value
+
+
+def _parse_one(value: str | None) -> np.datetime64:
+    if not value:
+        return NAT
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return NAT
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    if not 1900 <= parsed.year <= 2200:
+        return NAT
+    return np.datetime64(parsed, "ms")

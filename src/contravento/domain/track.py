@@ -1,0 +1,70 @@
+"""Value objects for a parsed track: numpy arrays per segment, never one object per point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+TimeArray = npt.NDArray[np.datetime64]  # datetime64[ms], UTC, NaT where missing
+IntArray = npt.NDArray[np.intp]
+
+SENSOR_FIELDS = ("hr", "cadence", "power", "temperature")
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """One continuous recording. Arrays share one length; missing values are NaN / NaT."""
+
+    lat: FloatArray
+    lon: FloatArray
+    ele: FloatArray
+    time: TimeArray
+    sensors: dict[str, FloatArray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.lat.shape[0])
+
+    @property
+    def has_time(self) -> bool:
+        return bool(len(self)) and bool((~np.isnat(self.time)).any())
+
+    @property
+    def has_elevation(self) -> bool:
+        return bool(len(self)) and bool((~np.isnan(self.ele)).any())
+
+    def take(self, index: IntArray | npt.NDArray[np.bool_]) -> Segment:
+        """A new segment holding only the selected points (by index or mask)."""
+        return Segment(
+            lat=self.lat[index],
+            lon=self.lon[index],
+            ele=self.ele[index],
+            time=self.time[index],
+            sensors={k: v[index] for k, v in self.sensors.items()},
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ParsedTrack:
+    segments: tuple[Segment, ...]
+    waypoint_count: int = 0
+    track_count: int = 0
+    route_count: int = 0
+    invalid_point_count: int = 0
+    gpx_version: str | None = None
+    creator: str | None = None
+    name: str | None = None
+
+    @property
+    def point_count(self) -> int:
+        return sum(len(s) for s in self.segments)
+
+    @property
+    def has_time(self) -> bool:
+        return any(s.has_time for s in self.segments)
+
+    @property
+    def has_elevation(self) -> bool:
+        return any(s.has_elevation for s in self.segments)
