@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
-SAMPLE ?= ../shared/gpx-samples/strava-ride-power-hr-cad.gpx
+SAMPLE ?= tests/data/samples/strava-ride-power-hr-cad.gpx
 
 .PHONY: help uv install run test lint typecheck unit integration worker flower bench clean
 

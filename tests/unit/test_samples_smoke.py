@@ -8,7 +8,7 @@ import pytest
 
 from contravento.domain import summarize
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "gpx-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 FILES = sorted(SAMPLES.glob("*.gpx"))
 
 
