@@ -9,6 +9,9 @@ import numpy as np
 from .track import TimeArray
 
 NAT = np.datetime64("NaT", "ms")
+# A GPS timestamp outside these years is a corrupt value, not a date.
+_MIN = np.datetime64("1900-01-01", "ms")
+_MAX = np.datetime64("2201-01-01", "ms")
 
 
 def parse_times(values: list[str | None]) -> TimeArray:
@@ -19,15 +22,19 @@ def parse_times(values: list[str | None]) -> TimeArray:
     """
     cleaned = [_strip_z(v) for v in values]
     try:
-        return np.array(cleaned, dtype="datetime64[ms]")
+        parsed = np.array(cleaned, dtype="datetime64[ms]")
     except ValueError:
         return np.array([_parse_one(v) for v in values], dtype="datetime64[ms]")
+    parsed[(parsed < _MIN) | (parsed >= _MAX)] = NAT  # NaT compares False: stays NaT
+    return parsed
 
 
 def _strip_z(value: str | None) -> str:
     if not value:
         return "NaT"
     value = value.strip()
+    if not value[:1].isdigit():  # numpy would read "now"/"today" as the clock: not pure
+        return "NaT"
     if value.endswith(("Z", "z")):
         return value[:-1]
     return value
@@ -41,10 +48,10 @@ def _parse_one(value: str | None) -> np.datetime64:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is not None:  # year 1 with an offset overflows here
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return NAT
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     if not 1900 <= parsed.year <= 2200:
         return NAT
     return np.datetime64(parsed, "ms")
