@@ -86,9 +86,17 @@ def _check_root(data: bytes) -> tuple[str | None, str | None]:
     if root is None:
         raise GPXMalformedError("no root element")
     docinfo = root.getroottree().docinfo
+    is_gpx = _local(root.tag).lower() == "gpx"
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise GPXUnsafeXMLError("DOCTYPE present")
-    if _local(root.tag).lower() != "gpx":
+        # An HTML page (``<!DOCTYPE html>``, nothing declared) is simply not GPX; a DOCTYPE
+        # on a GPX root, or one that declares entities or elements, is refused as unsafe.
+        dtd = docinfo.internalDTD
+        declares = dtd is not None and (
+            next(dtd.iterentities(), None) is not None or next(dtd.iterelements(), None) is not None
+        )
+        if is_gpx or declares:
+            raise GPXUnsafeXMLError("DOCTYPE present")
+    if not is_gpx:
         raise GPXNotGPXError(f"root element is {root.tag!r}")
     return root.get("version"), root.get("creator")
 

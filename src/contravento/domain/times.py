@@ -19,6 +19,7 @@ def parse_times(values: list[str | None]) -> TimeArray:
 
     Fast path: numpy parses naive ISO strings (we strip a trailing ``Z``). Strings with an
     explicit offset (``+02:00``) or other oddities fall back to ``datetime.fromisoformat``.
+    Values outside 1900-2200, and words numpy would read from the clock ("now"), are NaT.
     """
     cleaned = [_strip_z(v) for v in values]
     try:
@@ -37,6 +38,8 @@ def _strip_z(value: str | None) -> str:
         return "NaT"
     if value.endswith(("Z", "z")):
         return value[:-1]
+    if "+" in value or value.rfind("-") > 7:
+        return "offset"  # numpy parses offsets with a UserWarning: let the fallback do it
     return value
 
 
