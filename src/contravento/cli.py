@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("gpx-info", help="print the statistics of GPX files")
     info.add_argument("files", nargs="+", metavar="FILE")
     info.add_argument("--json", action="store_true", help="one JSON object per file")
+    sub.add_parser("run", help="migrate, start a worker when Redis answers, serve the API")
+    sub.add_parser("serve", help="migrate and serve the API only")
+    sub.add_parser("migrate", help="apply database migrations")
+    rec = sub.add_parser("reconcile", help="reschedule jobs stuck in pending/processing")
+    rec.add_argument("--older-than", type=float, default=None, help="seconds (default: timeout)")
+    sub.add_parser("flower", help="run Flower against the broker (auth from FLOWER_BASIC_AUTH)")
     return parser
 
 
@@ -126,6 +132,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "gpx-info":
         return gpx_info(args.files, args.json)
+    from . import runner
+
+    if args.command == "run":
+        return runner.run(with_worker=True)
+    if args.command == "serve":
+        return runner.run(with_worker=False)
+    if args.command == "migrate":
+        return runner.migrate()
+    if args.command == "reconcile":
+        return runner.reconcile_once(args.older_than)
+    if args.command == "flower":
+        return runner.flower()
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -1,0 +1,71 @@
+"""Dependencies: the app context, a session per request, the current user, owned resources."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db.models import GPXFile, Trip, User
+from ..services import accounts, gpx_files, trips
+from ..services.context import AppContext
+from ..services.errors import GPXFileNotFoundError, NotAuthenticatedError, TripNotFoundError
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+async def get_session(ctx: CtxDep) -> AsyncIterator[AsyncSession]:
+    async with ctx.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_current_user(
+    ctx: CtxDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticatedError()
+    return await accounts.user_from_token(session, ctx.settings, credentials.credentials)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def _parse_id(raw: str, error: type[Exception]) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:  # not a UUID: it cannot exist, so it is a 404 like any other
+        raise error() from exc
+
+
+async def owned_trip(trip_id: str, user: CurrentUser, session: SessionDep) -> Trip:
+    return await trips.get_owned_trip(
+        session, owner=user, trip_id=_parse_id(trip_id, TripNotFoundError)
+    )
+
+
+OwnedTrip = Annotated[Trip, Depends(owned_trip)]
+
+
+async def owned_file(gpx_file_id: str, user: CurrentUser, session: SessionDep) -> GPXFile:
+    file_id = _parse_id(gpx_file_id, GPXFileNotFoundError)
+    return await gpx_files.get_owned_file(session, owner=user, gpx_file_id=file_id, with_stats=True)
+
+
+OwnedFile = Annotated[GPXFile, Depends(owned_file)]

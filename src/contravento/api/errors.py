@@ -1,0 +1,64 @@
+"""Every error leaves as {"error": {"code", "message"}} with a Spanish message."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..services.errors import ServiceError
+
+log = structlog.get_logger("contravento.api")
+
+_HTTP_MESSAGES = {
+    400: ("BAD_REQUEST", "La petición no es válida."),
+    401: ("NOT_AUTHENTICATED", "Necesitas iniciar sesión."),
+    403: ("FORBIDDEN", "No tienes permiso para esta operación."),
+    404: ("NOT_FOUND", "No se ha encontrado el recurso."),
+    405: ("METHOD_NOT_ALLOWED", "Método no permitido para esta dirección."),
+    406: ("NOT_ACCEPTABLE", "Formato de respuesta no disponible."),
+    413: ("PAYLOAD_TOO_LARGE", "La petición es demasiado grande."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Tipo de contenido no admitido."),
+    429: ("TOO_MANY_REQUESTS", "Demasiadas peticiones. Espera un momento."),
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _field_path(loc: tuple[object, ...]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message), exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = sorted({_field_path(tuple(e.get("loc", ()))) for e in exc.errors()} - {""})
+        message = "Datos no válidos"
+        message += f" en: {', '.join(fields)}." if fields else "."
+        body = error_body("VALIDATION_ERROR", message)
+        body["error"]["fields"] = fields  # type: ignore[assignment]
+        return JSONResponse(body, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_MESSAGES.get(exc.status_code, ("HTTP_ERROR", "Error en la petición."))
+        return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return JSONResponse(
+            error_body(
+                "INTERNAL_ERROR", "Error interno del servidor. Inténtalo de nuevo más tarde."
+            ),
+            500,
+        )

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from ..db.models import GPXFile
+from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
+from ..services import gpx_files, uploads
+from ..services.errors import GPXFileNotFoundError
+from .deps import CtxDep, CurrentUser, OwnedFile, OwnedTrip, SessionDep
+from .upload_stream import stage_upload
+
+router = APIRouter(tags=["gpx"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+def _status_url(row: GPXFile) -> str:
+    return f"/gpx/{row.id}/status"
+
+
+@router.post(
+    "/trips/{trip_id}/gpx",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses={200: {"model": UploadOut, "description": "The same bytes were already uploaded"}},
+)
+async def upload_gpx(
+    request: Request,
+    trip: OwnedTrip,
+    user: CurrentUser,
+    ctx: CtxDep,
+    session: SessionDep,
+    background: BackgroundTasks,
+) -> JSONResponse:
+    """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
+    settings = ctx.settings
+    staged = await stage_upload(
+        request, ctx.storage, limit=settings.max_upload_bytes, limit_mb=settings.gpx_max_upload_mb
+    )
+    row, created = await uploads.register_upload(
+        session,
+        ctx.storage,
+        owner=user,
+        trip=trip,
+        staged=staged,
+        max_active=settings.max_pending_jobs_per_user,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    if created:
+        await request.app.state.dispatcher.schedule(row, background)
+    body = UploadOut(
+        gpx_file_id=row.id,
+        trip_id=row.trip_id,
+        processing_status=row.processing_status,  # type: ignore[arg-type]
+        processing_mode=row.processing_mode,  # type: ignore[arg-type]
+        status_url=_status_url(row),
+        task_id=row.celery_task_id,
+        duplicate=not created,
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=202 if created else 200,
+        headers={"Location": _status_url(row)},
+    )
+
+
+@router.get("/trips/{trip_id}/gpx", response_model=list[GPXFileSummary])
+async def list_gpx(trip: OwnedTrip, session: SessionDep) -> list[GPXFileSummary]:
+    out = []
+    for row, stats in await gpx_files.list_trip_files(session, trip=trip):
+        out.append(
+            GPXFileSummary(
+                gpx_file_id=row.id,
+                original_filename=row.original_filename,
+                size_bytes=row.size_bytes,
+                processing_status=row.processing_status,  # type: ignore[arg-type]
+                processing_mode=row.processing_mode,  # type: ignore[arg-type]
+                error_code=row.error_code,
+                error_message=row.error_message,
+                created_at=row.created_at,
+                distance_km=stats.distance_km if stats else None,
+                elevation_gain_m=stats.elevation_gain_m if stats else None,
+                moving_time_s=stats.moving_time_s if stats else None,
+                start_time=stats.start_time if stats else None,
+            )
+        )
+    return out
+
+
+@router.get("/gpx/{gpx_file_id}/status", response_model=StatusOut)
+async def gpx_status(row: OwnedFile) -> StatusOut:
+    return StatusOut(
+        gpx_file_id=row.id,
+        trip_id=row.trip_id,
+        original_filename=row.original_filename,
+        size_bytes=row.size_bytes,
+        processing_status=row.processing_status,  # type: ignore[arg-type]
+        processing_mode=row.processing_mode,  # type: ignore[arg-type]
+        task_id=row.celery_task_id,
+        attempts=row.attempts,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        processed_by=row.processed_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        stats=row.stats.data
+        if row.stats is not None and row.processing_status == "completed"
+        else None,
+    )
+
+
+@router.get("/gpx/{gpx_file_id}/track", response_model=TrackOut)
+async def gpx_track(row: OwnedFile, session: SessionDep) -> dict[str, Any]:
+    return await gpx_files.track_geojson(session, row=row)
+
+
+@router.get(
+    "/gpx/{gpx_file_id}/download",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/gpx+xml": {}}, "description": "The original file"}},
+)
+async def gpx_download(row: OwnedFile, ctx: CtxDep) -> FileResponse:
+    path = ctx.storage.path(row.storage_key)
+    if not path.is_file():
+        raise GPXFileNotFoundError("El archivo original ya no está disponible.")
+    return FileResponse(path, media_type="application/gpx+xml", filename=row.original_filename)
+
+
+@router.delete("/gpx/{gpx_file_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def gpx_delete(row: OwnedFile, ctx: CtxDep, session: SessionDep) -> Response:
+    await gpx_files.delete_file(session, ctx.storage, row=row)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,130 @@
+"""Stream a multipart upload straight to a storage temp file, enforcing the size limit.
+
+The body is never held in memory: each chunk is hashed and written as it arrives, and the
+limit is checked against Content-Length up front and against the bytes actually received.
+A client that disconnects, lies about its length or sends too much leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import IO
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from ..services.errors import InvalidUploadError, UploadIncompleteError, UploadTooLargeError
+from ..services.uploads import StagedUpload, safe_filename
+from ..storage import Storage
+
+FIELD = "file"
+HEAD_BYTES = 512
+MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
+
+
+class _FilePart:
+    def __init__(self, out: IO[bytes], limit: int, limit_mb: float) -> None:
+        self.out = out
+        self.limit = limit
+        self.limit_mb = limit_mb
+        self.size = 0
+        self.sha = hashlib.sha256()
+        self.head = b""
+        self.filename: str | None = None
+        self.seen = False
+        self._in_file = False
+        self._field = b""
+        self._value = b""
+        self._headers: dict[bytes, bytes] = {}
+
+    # python-multipart callbacks
+    def on_part_begin(self) -> None:
+        self._headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field = self._value = b""
+
+    def on_headers_finished(self) -> None:
+        _disposition, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        self._in_file = name == FIELD and not self.seen and b"filename" in options
+        if self._in_file:
+            self.seen = True
+            self.filename = options[b"filename"].decode("utf-8", "replace")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if not self._in_file:
+            return
+        chunk = data[start:end]
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise UploadTooLargeError(self.limit_mb)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+        self.sha.update(chunk)
+        self.out.write(chunk)
+
+    def on_part_end(self) -> None:
+        self._in_file = False
+
+
+async def stage_upload(
+    request: Request, storage: Storage, *, limit: int, limit_mb: float
+) -> StagedUpload:
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise InvalidUploadError()
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+        raise UploadTooLargeError(limit_mb)
+
+    file_id = uuid.uuid4()
+    temp = storage.temp_path(str(file_id))
+    temp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with temp.open("wb") as out:
+            part = _FilePart(out, limit, limit_mb)
+            callbacks = {
+                name: getattr(part, name)
+                for name in (
+                    "on_part_begin", "on_part_data", "on_part_end", "on_header_field",
+                    "on_header_value", "on_header_end", "on_headers_finished",
+                )
+            }  # fmt: skip
+            parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+            received = 0
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit + MULTIPART_OVERHEAD:
+                    raise UploadTooLargeError(limit_mb)
+                parser.write(chunk)
+            parser.finalize()
+        if not part.seen or part.filename is None:
+            raise InvalidUploadError()
+        if part.size == 0:
+            raise InvalidUploadError("El archivo está vacío.", code="GPX_EMPTY_FILE")
+    except ClientDisconnect as exc:
+        temp.unlink(missing_ok=True)
+        raise UploadIncompleteError() from exc
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, ValueError):  # python-multipart: malformed body
+            raise InvalidUploadError() from exc
+        raise
+    return StagedUpload(
+        gpx_file_id=file_id,
+        temp_path=temp,
+        filename=safe_filename(part.filename),
+        size_bytes=part.size,
+        sha256=part.sha.hexdigest(),
+        head=part.head,
+    )

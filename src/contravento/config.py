@@ -1,0 +1,88 @@
+"""One Settings object from environment variables (documented in .env.example and README)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["development", "testing", "production", "staging"] = "development"
+    secret_key: str = DEV_SECRET
+    access_token_expire_minutes: int = 60 * 24
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    database_url: str = "sqlite+aiosqlite:///./var/contravento.db"
+    db_pool_size: int = 10
+    auto_migrate: bool = True
+    storage_dir: Path = Path("./var/storage")
+
+    gpx_max_upload_mb: float = 50.0
+    gpx_async_threshold_mb: float = 5.0
+    gpx_simplify_tolerance_m: float = 5.0
+    gpx_stop_speed_kmh: float = 2.5
+    gpx_max_speed_kmh: float = 150.0
+    max_pending_jobs_per_user: int = 20
+
+    processing_timeout_s: float = 600.0
+    reconcile_interval_s: float = 60.0
+    max_attempts: int = 4
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    celery_enabled: bool = True
+    celery_rollout_percentage: int = Field(default=100, ge=0, le=100)
+    celery_queue: str = "gpx"
+    celery_force: bool = False  # testing: route every file to Celery whatever its size
+    redis_connect_timeout_s: float = 0.5
+    redis_circuit_open_s: float = 30.0
+    retry_base_s: float = 60.0
+    retry_jitter_s: float = 5.0
+    task_soft_time_limit_s: int = 270
+    task_time_limit_s: int = 300
+    worker_db_pool_size: int = 10
+
+    flower_basic_auth: str = ""
+    flower_cookie_secret: str = ""
+    flower_port: int = 5555
+
+    @property
+    def is_dev(self) -> bool:
+        return self.app_env in ("development", "testing")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.gpx_max_upload_mb * 1024 * 1024)
+
+    @property
+    def async_threshold_bytes(self) -> int:
+        return int(self.gpx_async_threshold_mb * 1024 * 1024)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if not self.is_dev and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters "
+                f"when APP_ENV={self.app_env}"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

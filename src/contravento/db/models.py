@@ -1,0 +1,130 @@
+"""ORM models (SQLAlchemy 2, typed). API schemas live apart, in contravento.schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .types import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Trip(Base):
+    __tablename__ = "trips"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    gpx_files: Mapped[list[GPXFile]] = relationship(
+        back_populates="trip", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class GPXFile(Base):
+    """An uploaded original and the job that turns it into a route (the source of truth)."""
+
+    __tablename__ = "gpx_files"
+    __table_args__ = (
+        UniqueConstraint("trip_id", "sha256", name="uq_gpx_files_trip_sha256"),
+        Index("ix_gpx_files_status_updated", "processing_status", "updated_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    trip_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("trips.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    original_filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    processing_status: Mapped[str] = mapped_column(String(20), default="pending")
+    processing_mode: Mapped[str] = mapped_column(String(20), default="background")
+    celery_task_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    processed_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    trip: Mapped[Trip] = relationship(back_populates="gpx_files")
+    stats: Mapped[RouteStatsRow | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+
+class RouteStatsRow(Base):
+    """Statistics of a processed file: key figures as columns, the full set as JSON."""
+
+    __tablename__ = "gpx_route_stats"
+
+    gpx_file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("gpx_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    distance_km: Mapped[float] = mapped_column(Float)
+    elevation_gain_m: Mapped[float | None] = mapped_column(Float)
+    moving_time_s: Mapped[float | None] = mapped_column(Float)
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    point_count: Mapped[int] = mapped_column(Integer)
+    simplified_point_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Trackpoint(Base):
+    """A kept (simplified) point of a processed file, in route order."""
+
+    __tablename__ = "gpx_trackpoints"
+
+    gpx_file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("gpx_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment: Mapped[int] = mapped_column(SmallInteger)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    ele: Mapped[float | None] = mapped_column(Float)
+    time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    distance_km: Mapped[float] = mapped_column(Float)
+    hr: Mapped[float | None] = mapped_column(Float)
+    cadence: Mapped[float | None] = mapped_column(Float)
+    power: Mapped[float | None] = mapped_column(Float)

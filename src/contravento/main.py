@@ -1,0 +1,97 @@
+"""create_app(): routers, error mapping, request ids, lifespan (migrate, reconcile)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from .api import routes_auth, routes_gpx, routes_health, routes_trips
+from .api.errors import install_error_handlers
+from .config import Settings, get_settings
+from .db.migrate import upgrade
+from .logging import configure_logging
+from .services.context import AppContext
+from .services.dispatch import Dispatcher, Publisher
+from .services.reconcile import reconcile
+
+log = structlog.get_logger("contravento.app")
+
+
+def _make_publisher(settings: Settings) -> Publisher | None:
+    if not settings.celery_enabled:
+        return None
+    from .worker.app import app as celery_app
+    from .worker.publisher import CeleryPublisher
+
+    return CeleryPublisher(celery_app, settings)
+
+
+async def _reconcile_loop(app: FastAPI) -> None:
+    ctx: AppContext = app.state.ctx
+    dispatcher: Dispatcher = app.state.dispatcher
+    while True:
+        try:
+            await reconcile(ctx, dispatcher.resubmit)
+        except Exception:
+            log.exception("reconcile_failed")
+        await asyncio.sleep(ctx.settings.reconcile_interval_s)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.auto_migrate:
+        await asyncio.to_thread(upgrade, settings.database_url)
+    ctx = AppContext.create(settings)
+    app.state.ctx = ctx
+    app.state.dispatcher = Dispatcher(ctx, _make_publisher(settings))
+    loop_task = (
+        asyncio.create_task(_reconcile_loop(app)) if settings.reconcile_interval_s > 0 else None
+    )
+    log.info("api_started", database=settings.database_url.split("://", 1)[0], env=settings.app_env)
+    try:
+        yield
+    finally:
+        if loop_task is not None:
+            loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop_task
+        await app.state.dispatcher.drain()
+        await ctx.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = FastAPI(
+        title="ContraVento",
+        version="0.1.0",
+        description="Diario de viajes en bici: sube un GPX y obtén la ruta, el perfil y las cifras",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = rid
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    for module in (routes_health, routes_auth, routes_trips, routes_gpx):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,118 @@
+"""Process-level commands behind the CLI: run the service, a worker beside it, Flower."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+
+import redis
+
+from .config import Settings, get_settings
+from .db.migrate import upgrade
+
+
+def redis_reachable(settings: Settings) -> bool:
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_connect_timeout_s,
+            socket_timeout=settings.redis_connect_timeout_s,
+        )
+        return bool(client.ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def migrate() -> int:
+    upgrade(get_settings().database_url)
+    print("Migraciones aplicadas.")
+    return 0
+
+
+def _worker_command(settings: Settings, concurrency: int = 2) -> list[str]:
+    celery = shutil.which("celery", path=os.path.dirname(sys.executable)) or "celery"
+    return [
+        celery, "-A", "contravento.worker.app", "worker", "--loglevel", settings.log_level,
+        "-Q", settings.celery_queue, "-c", str(concurrency),
+    ]  # fmt: skip
+
+
+def run(*, with_worker: bool) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    worker: subprocess.Popen[bytes] | None = None
+    if with_worker and settings.celery_enabled and redis_reachable(settings):
+        worker = subprocess.Popen(_worker_command(settings))
+        mode = f"Celery + Redis ({settings.redis_url.split('@')[-1]}): archivos > "
+        mode += f"{settings.gpx_async_threshold_mb:g} MB van a un worker (pid {worker.pid})"
+    elif settings.celery_enabled and with_worker:
+        mode = "solo en proceso (Redis no responde; todo se procesa dentro de la API)"
+    else:
+        mode = "API sola (CELERY_ENABLED=false o `serve`)"
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"ContraVento en {base}  ·  documentación: {base}/docs  ·  modo: {mode}", flush=True)
+    try:
+        uvicorn.run(
+            "contravento.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+        )
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def reconcile_once(older_than: float | None) -> int:
+    from .services.context import AppContext
+    from .services.dispatch import Dispatcher
+    from .worker.app import app as celery_app
+    from .worker.publisher import CeleryPublisher
+
+    settings = get_settings()
+
+    async def _go() -> int:
+        from .services.reconcile import reconcile
+
+        ctx = AppContext.create(settings)
+        publisher = CeleryPublisher(celery_app, settings) if settings.celery_enabled else None
+        dispatcher = Dispatcher(ctx, publisher)
+        try:
+            count = await reconcile(ctx, dispatcher.resubmit, older_than_s=older_than)
+            await dispatcher.drain()
+            return count
+        finally:
+            await ctx.dispose()
+
+    count = asyncio.run(_go())
+    print(f"Trabajos reprogramados: {count}")
+    return 0
+
+
+def flower() -> int:
+    settings = get_settings()
+    if not settings.flower_basic_auth and not settings.is_dev:
+        print(
+            "FLOWER_BASIC_AUTH es obligatorio fuera de desarrollo (usuario:contraseña).",
+            file=sys.stderr,
+        )
+        return 2
+    celery = shutil.which("celery", path=os.path.dirname(sys.executable)) or "celery"
+    cmd = [celery, "-A", "contravento.worker.app", "flower", f"--port={settings.flower_port}"]
+    if settings.flower_basic_auth:
+        cmd.append(f"--basic-auth={settings.flower_basic_auth}")
+    if settings.flower_cookie_secret:
+        cmd.append(f"--cookie-secret={settings.flower_cookie_secret}")
+    os.execv(cmd[0], cmd)
+    return 0  # pragma: no cover

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+Status = Literal["pending", "processing", "completed", "failed"]
+Mode = Literal["background", "celery"]
+
+
+class UploadOut(BaseModel):
+    gpx_file_id: uuid.UUID
+    trip_id: uuid.UUID
+    processing_status: Status
+    processing_mode: Mode
+    status_url: str
+    task_id: str | None = None
+    duplicate: bool = False
+
+
+class StatusOut(BaseModel):
+    gpx_file_id: uuid.UUID
+    trip_id: uuid.UUID
+    original_filename: str
+    size_bytes: int
+    processing_status: Status
+    processing_mode: Mode
+    task_id: str | None
+    attempts: int
+    error_code: str | None
+    error_message: str | None
+    processed_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    stats: dict[str, Any] | None = None
+
+
+class GPXFileSummary(BaseModel):
+    gpx_file_id: uuid.UUID
+    original_filename: str
+    size_bytes: int
+    processing_status: Status
+    processing_mode: Mode
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    distance_km: float | None = None
+    elevation_gain_m: float | None = None
+    moving_time_s: float | None = None
+    start_time: datetime | None = None
+
+
+class TrackOut(BaseModel):
+    """GeoJSON Feature of the simplified route plus an elevation profile for a chart."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]
+    properties: dict[str, Any]
+    profile: list[list[float]]  # [distance_km, elevation_m]

@@ -1,0 +1,32 @@
+"""What a use-case needs from the outside world, built once per process (API or worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ..config import Settings
+from ..db.session import create_engine, session_factory
+from ..storage import LocalStorage, Storage
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: Storage
+
+    @classmethod
+    def create(cls, settings: Settings, *, pool_size: int | None = None) -> AppContext:
+        engine = create_engine(settings.database_url, pool_size=pool_size or settings.db_pool_size)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            storage=LocalStorage(settings.storage_dir),
+        )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,114 @@
+"""Route a job to a Celery worker or to in-process processing, and never lose it.
+
+Large files (> GPX_ASYNC_THRESHOLD_MB) go to Celery when it is enabled, within the rollout
+percentage (a deterministic choice by content hash), and when Redis answers; anything else,
+including a failed publish, runs in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+import structlog
+from sqlalchemy import update
+
+from ..db.models import GPXFile
+from ..db.types import utcnow
+from .context import AppContext
+from .processing import run_in_process
+
+log = structlog.get_logger("contravento.dispatch")
+Mode = Literal["background", "celery"]
+
+
+class Publisher(Protocol):
+    async def publish(
+        self, *, gpx_file_id: str, trip_id: str, request_id: str | None, task_id: str
+    ) -> bool: ...
+
+
+class BackgroundRunner(Protocol):
+    def add_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
+
+
+def rollout_bucket(sha256: str) -> int:
+    return int(hashlib.sha256(sha256.encode()).hexdigest()[:8], 16) % 100
+
+
+class Dispatcher:
+    def __init__(self, ctx: AppContext, publisher: Publisher | None) -> None:
+        self.ctx = ctx
+        self.publisher = publisher
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def choose_mode(self, row: GPXFile) -> Mode:
+        s = self.ctx.settings
+        if not s.celery_enabled or self.publisher is None:
+            return "background"
+        if s.celery_force:
+            return "celery"
+        if s.app_env == "testing":
+            return "background"
+        if row.size_bytes <= s.async_threshold_bytes:
+            return "background"
+        return (
+            "celery" if rollout_bucket(row.sha256) < s.celery_rollout_percentage else "background"
+        )
+
+    async def _set_mode(self, file_id: uuid.UUID, mode: Mode, task_id: str | None) -> None:
+        async with self.ctx.sessions() as session, session.begin():
+            await session.execute(
+                update(GPXFile)
+                .where(GPXFile.id == file_id)
+                .values(processing_mode=mode, celery_task_id=task_id, updated_at=utcnow())
+            )
+
+    async def _try_celery(self, row: GPXFile) -> str | None:
+        assert self.publisher is not None
+        task_id = str(uuid.uuid4())
+        await self._set_mode(row.id, "celery", task_id)
+        ok = await self.publisher.publish(
+            gpx_file_id=str(row.id),
+            trip_id=str(row.trip_id),
+            request_id=row.request_id,
+            task_id=task_id,
+        )
+        if ok:
+            return task_id
+        log.warning("celery_unavailable_fallback_in_process", gpx_file_id=str(row.id))
+        return None
+
+    async def schedule(self, row: GPXFile, background: BackgroundRunner | None = None) -> Mode:
+        """Schedule a new or stuck job. Updates `row` with the mode and task id."""
+        mode = self.choose_mode(row)
+        task_id = await self._try_celery(row) if mode == "celery" else None
+        if task_id is None:
+            mode = "background"
+            await self._set_mode(row.id, mode, None)
+            if background is not None:
+                background.add_task(run_in_process, self.ctx, row.id)
+            else:
+                self._spawn(row.id)
+        row.processing_mode, row.celery_task_id = mode, task_id
+        return mode
+
+    def _spawn(self, file_id: uuid.UUID) -> None:
+        task = asyncio.get_running_loop().create_task(run_in_process(self.ctx, file_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def resubmit(self, file_id: uuid.UUID) -> None:
+        """For the reconciler: schedule a stuck job again by id."""
+        async with self.ctx.sessions() as session:
+            row = await session.get(GPXFile, file_id)
+        if row is not None and row.processing_status in ("pending", "processing"):
+            await self.schedule(row)
+
+    async def drain(self) -> None:
+        """Wait for in-process jobs started by this dispatcher (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,104 @@
+"""Service-level errors with a stable code and a Spanish message; api/ maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    code = "ERROR"
+    message = "Se ha producido un error."
+    status_code = 400
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        if code is not None:
+            self.code = code
+        super().__init__(self.code)
+
+
+class NotFoundError(ServiceError):
+    code = "NOT_FOUND"
+    message = "No se ha encontrado el recurso."
+    status_code = 404
+
+
+class TripNotFoundError(NotFoundError):
+    code = "TRIP_NOT_FOUND"
+    message = "No se ha encontrado el viaje."
+
+
+class GPXFileNotFoundError(NotFoundError):
+    code = "GPX_FILE_NOT_FOUND"
+    message = "No se ha encontrado el archivo GPX."
+
+
+class TrackNotReadyError(ServiceError):
+    code = "GPX_NOT_PROCESSED"
+    message = "El archivo GPX todavía no se ha procesado (o falló): consulta su estado."
+    status_code = 409
+
+
+class EmailTakenError(ServiceError):
+    code = "EMAIL_TAKEN"
+    message = "Ya existe una cuenta con ese correo electrónico."
+    status_code = 409
+
+
+class InvalidCredentialsError(ServiceError):
+    code = "INVALID_CREDENTIALS"
+    message = "Correo electrónico o contraseña incorrectos."
+    status_code = 401
+
+
+class NotAuthenticatedError(ServiceError):
+    code = "NOT_AUTHENTICATED"
+    message = "Necesitas iniciar sesión (token ausente, inválido o caducado)."
+    status_code = 401
+
+
+class UploadTooLargeError(ServiceError):
+    code = "GPX_TOO_LARGE"
+    status_code = 413
+
+    def __init__(self, limit_mb: float) -> None:
+        super().__init__(f"El archivo supera el tamaño máximo permitido de {limit_mb:g} MB.")
+
+
+class InvalidUploadError(ServiceError):
+    code = "GPX_INVALID_FILE"
+    message = "Sube un archivo GPX (.gpx) en el campo «file» de un formulario multipart."
+    status_code = 422
+
+
+class UnsupportedFileTypeError(ServiceError):
+    code = "GPX_INVALID_FILE_TYPE"
+    message = "El archivo debe ser un GPX (extensión .gpx y contenido XML)."
+    status_code = 415
+
+
+class TooManyPendingError(ServiceError):
+    code = "TOO_MANY_PENDING_UPLOADS"
+    status_code = 429
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Tienes {limit} archivos o más pendientes de procesar. "
+            "Espera a que terminen antes de subir más."
+        )
+
+
+class UploadIncompleteError(ServiceError):
+    code = "UPLOAD_INCOMPLETE"
+    message = "La subida se interrumpió antes de terminar. Vuelve a intentarlo."
+    status_code = 400
+
+
+class StorageMissingError(Exception):
+    """The original of a job is not in storage: permanent, the job fails."""
+
+    code = "GPX_FILE_MISSING"
+    message = "No se encuentra el archivo original en el almacenamiento. Vuelve a subirlo."
+
+
+class TransientProcessingError(Exception):
+    """Database or storage trouble that a later attempt may not meet."""

@@ -1,0 +1,129 @@
+"""Register an uploaded original: durable file first, then the job row, before answering."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db.models import GPXFile, Trip, User
+from ..db.types import utcnow
+from ..storage import Storage
+from ..storage.local import original_key
+from .errors import TooManyPendingError, UnsupportedFileTypeError
+
+ACTIVE_STATUSES = ("pending", "processing")
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """A fully received upload in a temp file of the storage (never in memory)."""
+
+    gpx_file_id: uuid.UUID
+    temp_path: Path
+    filename: str
+    size_bytes: int
+    sha256: str
+    head: bytes  # first bytes, for the content check
+
+
+def safe_filename(raw: str | None) -> str:
+    """The name to show and send back: basename only, no control chars, bounded length."""
+    name = (raw or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = name.strip().strip(".") or "recorrido.gpx"
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:190] + dot + ext[:8]) if dot else name[:200]
+    return name
+
+
+def check_looks_like_gpx(filename: str, head: bytes) -> None:
+    if not filename.lower().endswith(".gpx"):
+        raise UnsupportedFileTypeError()
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM: the parser decides
+        return
+    if not text.startswith(b"<"):
+        raise UnsupportedFileTypeError()
+
+
+async def find_duplicate(session: AsyncSession, *, trip: Trip, sha256: str) -> GPXFile | None:
+    return await session.scalar(
+        select(GPXFile).where(GPXFile.trip_id == trip.id, GPXFile.sha256 == sha256)
+    )
+
+
+async def count_active(session: AsyncSession, *, owner: User) -> int:
+    total = await session.scalar(
+        select(func.count())
+        .select_from(GPXFile)
+        .where(GPXFile.owner_id == owner.id, GPXFile.processing_status.in_(ACTIVE_STATUSES))
+    )
+    return int(total or 0)
+
+
+async def register_upload(
+    session: AsyncSession,
+    storage: Storage,
+    *,
+    owner: User,
+    trip: Trip,
+    staged: StagedUpload,
+    max_active: int,
+    request_id: str | None = None,
+) -> tuple[GPXFile, bool]:
+    """Store the original and create its pending job. Returns (file, created).
+
+    The same bytes uploaded again to the same trip return the existing file (created=False).
+    Whatever fails, the temp file is removed: nothing half-written stays behind.
+    """
+    try:
+        check_looks_like_gpx(staged.filename, staged.head)
+        existing = await find_duplicate(session, trip=trip, sha256=staged.sha256)
+        if existing is not None:
+            return existing, False
+        if await count_active(session, owner=owner) >= max_active:
+            raise TooManyPendingError(max_active)
+        now = utcnow()
+        key = original_key(
+            year=now.year,
+            month=now.month,
+            trip_id=str(trip.id),
+            gpx_file_id=str(staged.gpx_file_id),
+        )
+        storage.commit_temp(staged.temp_path, key)
+        row = GPXFile(
+            id=staged.gpx_file_id,
+            trip_id=trip.id,
+            owner_id=owner.id,
+            original_filename=staged.filename,
+            storage_key=key,
+            size_bytes=staged.size_bytes,
+            sha256=staged.sha256,
+            processing_status="pending",
+            attempts=0,
+            request_id=request_id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError:  # the same bytes raced in from a parallel request
+            await session.rollback()
+            storage.delete(key)
+            existing = await find_duplicate(session, trip=trip, sha256=staged.sha256)
+            if existing is None:
+                raise
+            return existing, False
+        except BaseException:
+            storage.delete(key)
+            raise
+        return row, True
+    finally:
+        staged.temp_path.unlink(missing_ok=True)

@@ -1,0 +1,19 @@
+"""Where original files live. Local disk now; an object store can implement the same protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class StorageError(OSError):
+    """Storage I/O failed: a transient error (retry), unless the object is missing."""
+
+
+class Storage(Protocol):
+    def temp_path(self, name: str) -> Path: ...
+    def commit_temp(self, temp: Path, key: str) -> None: ...
+    def read(self, key: str) -> bytes: ...
+    def path(self, key: str) -> Path: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...

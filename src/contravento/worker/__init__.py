@@ -1,0 +1,1 @@
+"""Celery worker package: `celery -A contravento.worker.app worker` starts a worker."""

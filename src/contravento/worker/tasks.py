@@ -1,0 +1,76 @@
+"""Thin, named tasks: they take ids and call the same service as the in-process path."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import structlog
+from celery.exceptions import SoftTimeLimitExceeded
+
+from ..services.errors import TransientProcessingError
+from ..services.processing import (
+    EXHAUSTED_CODE,
+    EXHAUSTED_MESSAGE,
+    TIMEOUT_CODE,
+    TIMEOUT_MESSAGE,
+    mark_failed,
+    process_gpx_file,
+    release_for_retry,
+)
+from . import signals  # noqa: F401  (structured logging hooks)
+from .app import TASK_NAME, app
+from .base import DatabaseTask
+from .config import MAX_RETRIES
+
+log = structlog.get_logger("contravento.worker")
+
+
+def retry_countdown(retries_done: int, *, base_s: float, jitter_s: float) -> float:
+    """60 s, 120 s, 240 s (base doubling) plus a small jitter; not Celery's full jitter."""
+    return float(base_s * 2.0**retries_done + random.uniform(0.0, jitter_s))
+
+
+@app.task(bind=True, base=DatabaseTask, name=TASK_NAME, max_retries=MAX_RETRIES, acks_late=True)
+def process_gpx_file_async(
+    self: DatabaseTask, gpx_file_id: str, trip_id: str | None = None, request_id: str | None = None
+) -> dict[str, Any]:
+    try:
+        file_id = uuid.UUID(str(gpx_file_id))
+    except ValueError:
+        log.error("task_dropped_bad_id", gpx_file_id=str(gpx_file_id)[:64])
+        return {"outcome": "dropped"}
+    settings = self.ctx.settings
+    try:
+        result = self.run_async(process_gpx_file(self.ctx, file_id, worker=self.request.hostname))
+    except TransientProcessingError as exc:
+        done = int(self.request.retries)
+        if done >= MAX_RETRIES:
+            self.run_async(mark_failed(self.ctx, file_id, EXHAUSTED_CODE, EXHAUSTED_MESSAGE))
+            log.error("task_retries_exhausted", error=str(exc))
+            return {"outcome": "failed", "error_code": EXHAUSTED_CODE}
+        countdown = retry_countdown(
+            done, base_s=settings.retry_base_s, jitter_s=settings.retry_jitter_s
+        )
+        try:
+            self.run_async(_back_to_pending(self, file_id))
+        except Exception:  # the database may be the thing that is down
+            log.warning("task_release_failed", exc_info=True)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except SoftTimeLimitExceeded:
+        self.cancel_pending()
+        self.run_async(mark_failed(self.ctx, file_id, TIMEOUT_CODE, TIMEOUT_MESSAGE))
+        log.error("task_soft_time_limit")
+        return {"outcome": "failed", "error_code": TIMEOUT_CODE}
+    return {
+        "outcome": result.outcome,
+        "attempts": result.attempts,
+        "duration_ms": round(result.duration_ms, 1),
+    }
+
+
+async def _back_to_pending(task: DatabaseTask, file_id: uuid.UUID) -> None:
+    # attempts are capped by Celery's retry count here, not by MAX_ATTEMPTS of the
+    # in-process runner; release_for_retry only fails the row if that cap is also reached.
+    await release_for_retry(task.ctx, file_id)
