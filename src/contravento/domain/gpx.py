@@ -52,12 +52,46 @@ _SENSOR_NAMES = {
 _POINT_TAGS = ("{*}trkpt", "{*}rtept")
 _CONTAINER_TAGS = ("{*}trkseg", "{*}trk", "{*}rte", "{*}wpt")
 _CHUNK = 16384
+_RELEASE_EVERY = 256
 
 
 def _local(tag: Any) -> str:
     if not isinstance(tag, str):
         return ""  # comments and processing instructions
     return tag[tag.rfind("}") + 1 :]
+
+
+# Per-tag classification is cached by the full tag ("{ns}local"): a file uses a handful of
+# distinct tags, and a dict lookup is far cheaper than splitting and lowering each tag.
+_OTHER, _ELE, _TIME, _EXTENSIONS = 0, 1, 2, 3
+_CHILD_KINDS: dict[Any, int] = {}
+_SENSOR_KEYS: dict[Any, str | None] = {}
+_EVENT_NAMES: dict[Any, str] = {}
+_UNKNOWN = "?"
+_CACHE_LIMIT = 4096  # hostile files could invent endless tag names: stop caching, not growing
+
+
+def _child_kind(tag: Any) -> int:
+    kind = {"ele": _ELE, "time": _TIME, "extensions": _EXTENSIONS}.get(_local(tag), _OTHER)
+    if len(_CHILD_KINDS) < _CACHE_LIMIT:
+        _CHILD_KINDS[tag] = kind
+    return kind
+
+
+def _sensor_key(tag: Any) -> str | None:
+    key = _SENSOR_NAMES.get(_local(tag).lower())
+    if len(_SENSOR_KEYS) < _CACHE_LIMIT:
+        _SENSOR_KEYS[tag] = key
+    return key
+
+
+def _event_name(tag: Any) -> str:
+    name = _EVENT_NAMES.get(tag)
+    if name is None:
+        name = _local(tag)
+        if len(_EVENT_NAMES) < _CACHE_LIMIT:
+            _EVENT_NAMES[tag] = name
+    return name
 
 
 def _raise_for_syntax(exc: etree.XMLSyntaxError) -> GPXError:
@@ -117,27 +151,37 @@ class _SegmentBuilder:
         self.sensors: dict[str, list[str]] = {}
 
     def add(self, el: etree._Element) -> None:
+        """Append one point. Hot path: one dict lookup per child, no string work per tag."""
         n = len(self.lat)
-        self.lat.append(el.get("lat") or "nan")
-        self.lon.append(el.get("lon") or "nan")
+        get = el.get
+        self.lat.append(get("lat") or "nan")
+        self.lon.append(get("lon") or "nan")
         ele = "nan"
         when = None
         sensors = self.sensors
         for child in el:
-            name = _local(child.tag)
-            if name == "ele":
+            tag = child.tag
+            kind = _CHILD_KINDS.get(tag)
+            if kind is None:
+                kind = _child_kind(tag)
+            if kind == _ELE:
                 ele = (child.text or "").strip() or "nan"
-            elif name == "time":
+            elif kind == _TIME:
                 when = child.text
-            elif name == "extensions":
+            elif kind == _EXTENSIONS:
                 for node in child.iter():
-                    key = _SENSOR_NAMES.get(_local(node.tag).lower())
-                    if key is not None and node.text:
-                        column = sensors.get(key)
-                        if column is None:
-                            column = sensors[key] = ["nan"] * n
-                        if len(column) == n:
-                            column.append(node.text.strip())
+                    tag = node.tag
+                    key = _SENSOR_KEYS.get(tag, _UNKNOWN)
+                    if key is _UNKNOWN:
+                        key = _sensor_key(tag)
+                    if key is not None:
+                        text = node.text
+                        if text:
+                            column = sensors.get(key)
+                            if column is None:
+                                column = sensors[key] = ["nan"] * n
+                            if len(column) == n:
+                                column.append(text.strip())
         self.ele.append(ele)
         self.time.append(when if self.with_time else None)
         for column in sensors.values():
@@ -210,8 +254,9 @@ def _release(el: etree._Element) -> None:
     el.clear()
     parent = el.getparent()
     if parent is not None:
-        while el.getprevious() is not None:
-            del parent[0]
+        index = parent.index(el)
+        if index:
+            del parent[:index]
 
 
 def _valid_points(segment: Segment) -> tuple[Segment, int]:
@@ -242,8 +287,9 @@ def parse_gpx(data: bytes) -> ParsedTrack:
     waypoints = tracks = routes = 0
     name: str | None = None
     current: _SegmentBuilder | None = None
+    unreleased = 0
     for _event, el in _events(data):
-        local = _local(el.tag)
+        local = _event_name(el.tag)
         if local == "trkpt" or local == "rtept":
             if current is None:
                 current = _SegmentBuilder(with_time=local == "trkpt")
@@ -253,6 +299,11 @@ def parse_gpx(data: bytes) -> ParsedTrack:
                 if owner is not None and name is None:
                     name = _child_text(owner, "name")
             current.add(el)
+            # Points are freed in batches: releasing each one costs more than parsing it.
+            unreleased += 1
+            if unreleased < _RELEASE_EVERY:
+                continue
+            unreleased = 0
         elif local in ("trkseg", "rte", "trk"):
             tracks += local == "trk"
             routes += local == "rte"
