@@ -33,6 +33,7 @@ class _FilePart:
         self.head = b""
         self.filename: str | None = None
         self.seen = False
+        self.ended = False
         self._in_file = False
         self._field = b""
         self._value = b""
@@ -75,6 +76,9 @@ class _FilePart:
     def on_part_end(self) -> None:
         self._in_file = False
 
+    def on_end(self) -> None:
+        self.ended = True
+
 
 async def stage_upload(
     request: Request, storage: Storage, *, limit: int, limit_mb: float
@@ -97,7 +101,7 @@ async def stage_upload(
                 name: getattr(part, name)
                 for name in (
                     "on_part_begin", "on_part_data", "on_part_end", "on_header_field",
-                    "on_header_value", "on_header_end", "on_headers_finished",
+                    "on_header_value", "on_header_end", "on_headers_finished", "on_end",
                 )
             }  # fmt: skip
             parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
@@ -108,6 +112,8 @@ async def stage_upload(
                     raise UploadTooLargeError(limit_mb)
                 parser.write(chunk)
             parser.finalize()
+        if not part.ended:  # the closing boundary never came: a cut-off body
+            raise UploadIncompleteError()
         if not part.seen or part.filename is None:
             raise InvalidUploadError()
         if part.size == 0:

@@ -1,11 +1,13 @@
 """Test-only fault injection: lets real workers meet a transient error on demand.
 
-Active only when APP_ENV=testing and FAULT_DIR is set. A file FAULT_DIR/<gpx_file_id> holding
-an integer N makes the next N processing attempts of that file fail with a transient error.
+Active only when APP_ENV=testing. A file FAULT_DIR/<gpx_file_id> holding an integer N makes
+the next N processing attempts of that file fail with a transient error; PROCESSING_DELAY_S
+makes every attempt pause first, so a test can kill a process while a job is in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -13,9 +15,14 @@ from ..config import Settings
 from .errors import TransientProcessingError
 
 
-def maybe_inject_fault(settings: Settings, gpx_file_id: str) -> None:
+async def maybe_inject_fault(settings: Settings, gpx_file_id: str) -> None:
+    if settings.app_env != "testing":
+        return
+    delay = float(os.environ.get("PROCESSING_DELAY_S", "0") or 0)
+    if delay > 0:
+        await asyncio.sleep(delay)
     fault_dir = os.environ.get("FAULT_DIR")
-    if settings.app_env != "testing" or not fault_dir:
+    if not fault_dir:
         return
     path = Path(fault_dir) / gpx_file_id
     try:

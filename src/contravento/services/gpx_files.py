@@ -36,7 +36,7 @@ async def list_trip_files(
         .where(GPXFile.trip_id == trip.id)
         .order_by(GPXFile.created_at, GPXFile.id)
     )
-    return [(f, s) for f, s in rows.tuples()]
+    return [(f, s) for f, s in rows.all()]
 
 
 async def delete_file(session: AsyncSession, storage: Storage, *, row: GPXFile) -> None:

@@ -81,9 +81,9 @@ def _stats_row(file_id: uuid.UUID, summary: TrackSummary) -> RouteStatsRow:
     data["simplify_tolerance_m"] = summary.simplified.tolerance_m
     return RouteStatsRow(
         gpx_file_id=file_id,
-        distance_km=stats.distance_km,
-        elevation_gain_m=stats.elevation_gain_m,
-        moving_time_s=stats.moving_time_s,
+        distance_km=data["distance_km"],
+        elevation_gain_m=data["elevation_gain_m"],
+        moving_time_s=data["moving_time_s"],
         start_time=stats.start_time,
         point_count=stats.point_count,
         simplified_point_count=summary.simplified.point_count,
@@ -167,7 +167,7 @@ async def process_gpx_file(
         return JobResult("skipped", attempts=row.attempts)
     bound = log.bind(gpx_file_id=str(gpx_file_id), trip_id=str(row.trip_id), attempt=row.attempts)
     try:
-        maybe_inject_fault(ctx.settings, str(gpx_file_id))
+        await maybe_inject_fault(ctx.settings, str(gpx_file_id))
         data = await asyncio.to_thread(_read_original, ctx, row.storage_key)
         summary = await asyncio.to_thread(_run_domain, ctx, data)
         del data

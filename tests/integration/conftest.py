@@ -1,0 +1,139 @@
+"""Fixtures: a fresh database per run on SQLite and PostgreSQL, the app, an authed client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from contravento.config import Settings
+from contravento.db.migrate import upgrade
+from contravento.main import create_app
+from tests.support import PG_ADMIN_DSN, unavailable, unique
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database created for this test run and dropped afterwards."""
+    name = unique("cv_test")
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", exc)
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'contravento.db'}"
+        upgrade(url)
+        return url
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "app_env": "testing",
+        "database_url": database_url,
+        "storage_dir": tmp_path / "storage",
+        "auto_migrate": False,
+        "reconcile_interval_s": 0,
+        "celery_enabled": False,
+        "log_json": True,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    app: Any
+    settings: Settings
+
+    async def signup(self, email: str | None = None) -> dict[str, str]:
+        email = email or f"{unique('ciclista')}@example.com"
+        r = await self.client.post(
+            "/auth/register",
+            json={"email": email, "password": "pedales-123", "display_name": "Ana"},
+        )
+        assert r.status_code == 201, r.text
+        r = await self.client.post("/auth/login", json={"email": email, "password": "pedales-123"})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    async def trip(self, headers: dict[str, str], title: str = "Vuelta a Gredos") -> str:
+        r = await self.client.post("/trips", json={"title": title}, headers=headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def upload(
+        self, headers: dict[str, str], trip_id: str, data: bytes, filename: str = "ruta.gpx"
+    ) -> httpx.Response:
+        files = {"file": (filename, data, "application/gpx+xml")}
+        return await self.client.post(f"/trips/{trip_id}/gpx", files=files, headers=headers)
+
+    async def wait_done(
+        self, headers: dict[str, str], file_id: str, timeout: float = 30
+    ) -> dict[str, Any]:
+        await self.app.state.dispatcher.drain()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            r = await self.client.get(f"/gpx/{file_id}/status", headers=headers)
+            assert r.status_code == 200, r.text
+            body: dict[str, Any] = r.json()
+            if body["processing_status"] in ("completed", "failed"):
+                return body
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"job not finished: {body}")
+            await asyncio.sleep(0.1)
+
+
+@pytest_asyncio.fixture
+async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    settings = make_settings(database_url, tmp_path)
+    async with api_for(settings) as value:
+        yield value
+
+
+class api_for:
+    """`async with api_for(settings) as api`: the app with its lifespan and a client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+
+    async def __aenter__(self) -> Api:
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        await self._lifespan.__aenter__()
+        transport = httpx.ASGITransport(app=self.app)
+        self.client = httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=60
+        )
+        return Api(self.client, self.app, self.settings)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        await self._lifespan.__aexit__(None, None, None)

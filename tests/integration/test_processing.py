@@ -1,0 +1,101 @@
+"""The processing service itself: idempotent, one transaction, failure modes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import func, select, update
+
+from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
+from contravento.services.processing import process_gpx_file
+from tests.integration.conftest import Api
+from tests.support import sample
+
+
+async def _rows(api: Api, file_id: uuid.UUID) -> tuple[list[tuple[object, ...]], dict[str, object]]:
+    async with api.app.state.ctx.sessions() as session:
+        points = await session.execute(
+            select(
+                Trackpoint.seq,
+                Trackpoint.segment,
+                Trackpoint.lat,
+                Trackpoint.lon,
+                Trackpoint.ele,
+                Trackpoint.time,
+            )
+            .where(Trackpoint.gpx_file_id == file_id)
+            .order_by(Trackpoint.seq)
+        )
+        stats = await session.get(RouteStatsRow, file_id)
+        assert stats is not None
+        return [tuple(p) for p in points], dict(stats.data)
+
+
+async def _reset(api: Api, file_id: uuid.UUID) -> None:
+    async with api.app.state.ctx.sessions() as session, session.begin():
+        await session.execute(
+            update(GPXFile).where(GPXFile.id == file_id).values(processing_status="pending")
+        )
+
+
+async def test_reprocessing_is_idempotent(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    r = await api.upload(headers, trip_id, sample("garmin-gpsmap64s-hike-two-segments.gpx"))
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    first = await _rows(api, file_id)
+    assert len(first[0]) == first[1]["simplified_point_count"]
+
+    await _reset(api, file_id)
+    result = await process_gpx_file(api.app.state.ctx, file_id)
+    assert result.outcome == "completed"
+    assert await _rows(api, file_id) == first
+
+    await _reset(api, file_id)  # two runs at once (a redelivery racing the reconciler)
+    results = await asyncio.gather(
+        process_gpx_file(api.app.state.ctx, file_id),
+        process_gpx_file(api.app.state.ctx, file_id),
+        return_exceptions=True,
+    )
+    assert any(getattr(x, "outcome", None) == "completed" for x in results), results
+    assert await _rows(api, file_id) == first
+    async with api.app.state.ctx.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Trackpoint).where(Trackpoint.gpx_file_id == file_id)
+        )
+        assert count == len(first[0])
+
+
+async def test_completed_job_is_not_run_again(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    result = await process_gpx_file(api.app.state.ctx, file_id)
+    assert result.outcome == "skipped"
+    assert (await api.wait_done(headers, str(file_id)))["attempts"] == 1
+
+
+async def test_missing_original_fails_with_spanish_message(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    for path in api.settings.storage_dir.rglob("*.gpx"):
+        path.unlink()
+    await _reset(api, file_id)
+    result = await process_gpx_file(api.app.state.ctx, file_id)
+    assert result.outcome == "failed" and result.error_code == "GPX_FILE_MISSING"
+    status = await api.wait_done(headers, str(file_id))
+    assert (
+        status["error_code"] == "GPX_FILE_MISSING" and "Vuelve a subirlo" in status["error_message"]
+    )
+
+
+async def test_unknown_id_is_dropped(api: Api) -> None:
+    result = await process_gpx_file(api.app.state.ctx, uuid.uuid4())
+    assert result.outcome == "missing"

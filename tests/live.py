@@ -1,0 +1,164 @@
+"""Real processes for tests: a uvicorn API and celery workers, on real Redis/PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def service_env(**values: Any) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GPX_", "CELERY_", "REDIS_"))}
+    env.update({"APP_ENV": "testing", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    env.update({k.upper(): str(v) for k, v in values.items()})
+    return env
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log_path = args, env, log
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class ApiServer(Proc):
+    def __init__(self, env: dict[str, str], log: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [
+            str(BIN / "uvicorn"), "--factory", "contravento.main:create_app",
+            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+        ]  # fmt: skip
+        super().__init__(args, env, log)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"API exited early:\n{self.output()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"API not ready:\n{self.output()[-3000:]}")
+
+
+class Worker(Proc):
+    def __init__(self, env: dict[str, str], log: Path, name: str, concurrency: int = 1) -> None:
+        self.name = name
+        self.hostname = f"{name}@%h"
+        args = [
+            str(BIN / "celery"), "-A", "contravento.worker.app", "worker", "--loglevel", "INFO",
+            "-P", "prefork", "-c", str(concurrency), "-n", self.hostname,
+            "-Q", env.get("CELERY_QUEUE", "gpx"), "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        super().__init__(args, env, log)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.output()[-3000:]}")
+            if " ready." in self.output():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready:\n{self.output()[-3000:]}")
+
+    def pool_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        return [int(p) for p in out.split()]
+
+
+class Client:
+    """A synchronous HTTP client for a live server, with the usual steps."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+
+    def signup(self) -> dict[str, str]:
+        email = f"u{time.time_ns()}@example.com"
+        creds = {"email": email, "password": "pedales-123"}
+        r = self.http.post("/auth/register", json={**creds, "display_name": "Ana"})
+        assert r.status_code == 201, r.text
+        token = self.http.post("/auth/login", json=creds).json()["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    def trip(self, headers: dict[str, str]) -> str:
+        r = self.http.post("/trips", json={"title": "Viaje"}, headers=headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def upload(
+        self, headers: dict[str, str], trip_id: str, data: bytes, name: str = "r.gpx"
+    ) -> httpx.Response:
+        return self.http.post(
+            f"/trips/{trip_id}/gpx", files={"file": (name, data)}, headers=headers
+        )
+
+    def status(self, headers: dict[str, str], file_id: str) -> dict[str, Any]:
+        r = self.http.get(f"/gpx/{file_id}/status", headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def wait_done(
+        self, headers: dict[str, str], file_id: str, timeout: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.status(headers, file_id)
+            if body["processing_status"] in ("completed", "failed"):
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not finished in {timeout}s: {body}")
+            time.sleep(0.1)

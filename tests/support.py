@@ -1,0 +1,46 @@
+"""Shared helpers for integration tests: real PostgreSQL/Redis, settings, GPX bytes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
+PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def unavailable(what: str, error: BaseException) -> None:
+    """A missing service fails under CI=true, and is a visible skip on a laptop."""
+    message = f"{what} is not reachable: {error!r}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def tiny_gpx(points: int = 30, *, lat0: float = 40.0, lon0: float = -3.7, seed: str = "") -> bytes:
+    """A small valid GPX (1 Hz, ~5 m steps) whose bytes vary with `seed`."""
+    rows = []
+    for i in range(points):
+        rows.append(
+            f'<trkpt lat="{lat0 + i * 0.00005:.7f}" lon="{lon0:.7f}"><ele>{600 + i * 0.1:.1f}</ele>'
+            f"<time>2024-05-01T10:{i // 60:02d}:{i % 60:02d}Z</time></trkpt>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<gpx version="1.1" creator="test{seed}" xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><name>t{seed}</name><trkseg>{''.join(rows)}</trkseg></trk></gpx>"
+    ).encode()
