@@ -59,8 +59,13 @@ class Proc:
                 self.proc.wait(timeout=10)
         self.log.close()
 
-    def stop(self) -> None:
-        self.kill(signal.SIGTERM)
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM to the main process only: a warm shutdown (Celery finishes running tasks)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=timeout)
+        self.kill()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     celery_enabled: bool = True
     celery_rollout_percentage: int = Field(default=100, ge=0, le=100)
     celery_queue: str = "gpx"
-    celery_force: bool = False  # testing: route every file to Celery whatever its size
+    celery_force: bool = False  # route every file to Celery whatever its size (tests, bench)
+    celery_in_testing: bool = False  # APP_ENV=testing routes in-process unless this is set
     redis_connect_timeout_s: float = 0.5
     redis_circuit_open_s: float = 30.0
     retry_base_s: float = 60.0

@@ -51,7 +51,7 @@ class Dispatcher:
             return "background"
         if s.celery_force:
             return "celery"
-        if s.app_env == "testing":
+        if s.app_env == "testing" and not s.celery_in_testing:
             return "background"
         if row.size_bytes <= s.async_threshold_bytes:
             return "background"

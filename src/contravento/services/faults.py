@@ -1,8 +1,9 @@
 """Test-only fault injection: lets real workers meet a transient error on demand.
 
-Active only when APP_ENV=testing. A file FAULT_DIR/<gpx_file_id> holding an integer N makes
-the next N processing attempts of that file fail with a transient error; PROCESSING_DELAY_S
-makes every attempt pause first, so a test can kill a process while a job is in flight.
+Active only when APP_ENV=testing. A file FAULT_DIR/<gpx_file_id or trip_id> holding an
+integer N makes the next N processing attempts of that file fail with a transient error;
+PROCESSING_DELAY_S makes every attempt pause first, so a test can kill a process while a job
+is in flight.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..config import Settings
 from .errors import TransientProcessingError
 
 
-async def maybe_inject_fault(settings: Settings, gpx_file_id: str) -> None:
+async def maybe_inject_fault(settings: Settings, *keys: str) -> None:
     if settings.app_env != "testing":
         return
     delay = float(os.environ.get("PROCESSING_DELAY_S", "0") or 0)
@@ -24,7 +25,9 @@ async def maybe_inject_fault(settings: Settings, gpx_file_id: str) -> None:
     fault_dir = os.environ.get("FAULT_DIR")
     if not fault_dir:
         return
-    path = Path(fault_dir) / gpx_file_id
+    path = next((Path(fault_dir) / k for k in keys if (Path(fault_dir) / k).is_file()), None)
+    if path is None:
+        return
     try:
         remaining = int(path.read_text().strip() or "0")
     except (OSError, ValueError):

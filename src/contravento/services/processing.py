@@ -167,7 +167,7 @@ async def process_gpx_file(
         return JobResult("skipped", attempts=row.attempts)
     bound = log.bind(gpx_file_id=str(gpx_file_id), trip_id=str(row.trip_id), attempt=row.attempts)
     try:
-        await maybe_inject_fault(ctx.settings, str(gpx_file_id))
+        await maybe_inject_fault(ctx.settings, str(gpx_file_id), str(row.trip_id))
         data = await asyncio.to_thread(_read_original, ctx, row.storage_key)
         summary = await asyncio.to_thread(_run_domain, ctx, data)
         del data

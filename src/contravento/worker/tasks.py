@@ -53,6 +53,9 @@ def process_gpx_file_async(
         countdown = retry_countdown(
             done, base_s=settings.retry_base_s, jitter_s=settings.retry_jitter_s
         )
+        log.warning(
+            "task_retry_scheduled", countdown_s=round(countdown, 3), retry=done + 1, error=str(exc)
+        )
         try:
             self.run_async(_back_to_pending(self, file_id))
         except Exception:  # the database may be the thing that is down

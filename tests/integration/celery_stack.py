@@ -1,0 +1,77 @@
+"""A real stack for Celery tests: uvicorn API + celery workers on real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.live import ApiServer, Client, Worker, service_env
+from tests.support import REDIS_HOST, REDIS_PORT, unavailable
+
+
+@pytest.fixture(scope="session")
+def redis_db() -> Iterator[int]:
+    """A Redis database number of its own for this test run (flushed before and after)."""
+    number = 1 + os.getpid() % 14
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        unavailable("Redis", exc)
+    client.flushdb()
+    yield number
+    client.flushdb()
+
+
+class Stack:
+    def __init__(self, tmp: Path, database_url: str, redis_db: int, **overrides: Any) -> None:
+        self.tmp = tmp
+        self.fault_dir = tmp / "faults"
+        self.fault_dir.mkdir(exist_ok=True)
+        self.queue = f"gpx_{uuid.uuid4().hex[:8]}"
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "storage_dir": tmp / "storage",
+            "auto_migrate": "false",
+            "redis_url": f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
+            "celery_enabled": "true",
+            "celery_in_testing": "true",
+            "celery_queue": self.queue,
+            "gpx_async_threshold_mb": 0.5,
+            "retry_base_s": 1,
+            "retry_jitter_s": 0.2,
+            "fault_dir": self.fault_dir,
+            "reconcile_interval_s": 0,
+        }
+        values.update(overrides)
+        self.env = service_env(**values)
+        self.api: ApiServer | None = None
+        self.workers: list[Worker] = []
+        self.client: Client | None = None
+
+    def start_api(self, **overrides: Any) -> Client:
+        env = dict(self.env)
+        env.update({k.upper(): str(v) for k, v in overrides.items()})
+        self.api = ApiServer(env, self.tmp / "api.log")
+        self.client = Client(self.api.url)
+        return self.client
+
+    def start_worker(self, name: str, concurrency: int = 1, **overrides: Any) -> Worker:
+        env = dict(self.env)
+        env.update({k.upper(): str(v) for k, v in overrides.items()})
+        worker = Worker(env, self.tmp / f"{name}.log", name, concurrency)
+        worker.wait_ready()
+        self.workers.append(worker)
+        return worker
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        if self.api is not None:
+            self.api.kill()

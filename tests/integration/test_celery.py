@@ -1,0 +1,223 @@
+"""Celery + Redis with real worker processes (prefork) on real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.celery_stack import Stack, redis_db  # noqa: F401  (fixture)
+from tests.live import Client
+from tests.support import sample, tiny_gpx
+
+pytestmark = pytest.mark.slow
+
+BIG = "osmand-hike-recording-long.gpx"  # 1.5 MB > the 0.5 MB threshold of these tests
+SMALL = "strava-ride-power-hr-cad.gpx"  # 98 KB
+
+
+@pytest.fixture
+def stack(pg_database: str, redis_db: int, tmp_path: Path) -> Iterator[Stack]:  # noqa: F811
+    value = Stack(tmp_path, pg_database, redis_db)
+    yield value
+    value.close()
+
+
+def _log_events(path: Path, event: str) -> list[dict[str, object]]:
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("event") == event:
+                out.append(record)
+    return out
+
+
+def test_routes_by_threshold_and_records_worker(stack: Stack) -> None:
+    worker = stack.start_worker("w1")
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+
+    big = client.upload(headers, trip, sample(BIG))
+    assert big.status_code == 202, big.text
+    assert big.json()["processing_mode"] == "celery" and big.json()["task_id"]
+    small = client.upload(headers, trip, sample(SMALL))
+    assert small.json()["processing_mode"] == "background" and small.json()["task_id"] is None
+
+    done_big = client.wait_done(headers, big.json()["gpx_file_id"])
+    done_small = client.wait_done(headers, small.json()["gpx_file_id"])
+    assert done_big["processing_status"] == "completed", done_big
+    assert done_big["processed_by"].startswith("w1@")
+    assert done_big["task_id"] == big.json()["task_id"]
+    assert done_big["stats"]["point_count"] == 4592
+    assert done_small["processing_status"] == "completed" and done_small["processed_by"] is None
+    started = _log_events(worker.log_path, "task_started")
+    assert any(
+        r.get("gpx_file_id") == big.json()["gpx_file_id"] and r.get("request_id") for r in started
+    )
+
+
+def test_transient_failure_retries_then_completes(stack: Stack) -> None:
+    worker = stack.start_worker("w1")
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    (stack.fault_dir / trip).write_text("2")  # the next two attempts meet a transient error
+    r = client.upload(headers, trip, sample(BIG))
+    status = client.wait_done(headers, r.json()["gpx_file_id"], timeout=60)
+    assert status["processing_status"] == "completed", status
+    assert status["attempts"] == 3
+    countdowns = [
+        float(e["countdown_s"]) for e in _log_events(worker.log_path, "task_retry_scheduled")
+    ]  # type: ignore[arg-type]
+    assert len(countdowns) == 2
+    assert 1.0 <= countdowns[0] <= 1.2 and 2.0 <= countdowns[1] <= 2.2, countdowns
+
+
+def test_transient_failure_forever_fails_after_three_retries(stack: Stack) -> None:
+    worker = stack.start_worker("w1")
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    (stack.fault_dir / trip).write_text("100")
+    r = client.upload(headers, trip, sample(BIG))
+    status = client.wait_done(headers, r.json()["gpx_file_id"], timeout=60)
+    assert status["processing_status"] == "failed", status
+    assert status["attempts"] == 4  # the first try and three retries
+    assert status["error_code"] == "GPX_PROCESSING_FAILED"
+    assert "intentos" in status["error_message"]
+    countdowns = [
+        float(e["countdown_s"]) for e in _log_events(worker.log_path, "task_retry_scheduled")
+    ]  # type: ignore[arg-type]
+    assert [round(c) for c in countdowns] == [1, 2, 4]
+
+
+def test_invalid_gpx_fails_at_once(stack: Stack) -> None:
+    stack.start_worker("w1")
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    broken = sample(BIG)[:-200_000]  # a truncated export, still above the threshold
+    r = client.upload(headers, trip, broken)
+    assert r.json()["processing_mode"] == "celery"
+    status = client.wait_done(headers, r.json()["gpx_file_id"])
+    assert status["processing_status"] == "failed"
+    assert status["error_code"] == "GPX_MALFORMED" and status["attempts"] == 1
+
+
+def test_sigkill_of_pool_process_redelivers_and_completes_once(stack: Stack) -> None:
+    worker = stack.start_worker("w1", concurrency=1, processing_delay_s=3)
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    r = client.upload(headers, trip, sample(BIG))
+    file_id = r.json()["gpx_file_id"]
+    deadline = time.monotonic() + 20
+    while client.status(headers, file_id)["processing_status"] != "processing":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [pool_pid] = worker.pool_pids()
+    os.kill(pool_pid, signal.SIGKILL)
+    status = client.wait_done(headers, file_id, timeout=60)
+    assert status["processing_status"] == "completed", status
+    assert status["attempts"] == 2
+    track = client.http.get(f"/gpx/{file_id}/track", headers=headers).json()
+    assert track["properties"]["point_count"] == status["stats"]["simplified_point_count"]
+    reference = _single_run_count(stack, client, headers)
+    assert track["properties"]["point_count"] == reference
+
+
+def _single_run_count(stack: Stack, client: Client, headers: dict[str, str]) -> int:
+    trip = client.trip(headers)
+    r = client.upload(headers, trip, sample(BIG))
+    done = client.wait_done(headers, r.json()["gpx_file_id"], timeout=60)
+    assert done["attempts"] == 1
+    return int(done["stats"]["simplified_point_count"])
+
+
+def test_redis_down_falls_back_in_process_quickly(stack: Stack) -> None:
+    client = stack.start_api(redis_url="redis://127.0.0.1:1/0", redis_connect_timeout_s=0.5)
+    headers = client.signup()
+    trip = client.trip(headers)
+    for name in (BIG, "movescount-viking-gpx10-two-overlapping-tracks.gpx"):
+        started = time.monotonic()
+        r = client.upload(headers, trip, sample(name))
+        elapsed = time.monotonic() - started
+        assert r.status_code == 202, r.text
+        assert r.json()["processing_mode"] == "background"
+        assert elapsed < 5, elapsed  # bounded: connect timeout, no publish retries, then breaker
+        status = client.wait_done(headers, r.json()["gpx_file_id"])
+        assert status["processing_status"] == "completed"
+    assert stack.api is not None
+    assert "celery_unavailable_fallback_in_process" in stack.api.output()
+
+
+def test_scale_out_and_in_loses_nothing(stack: Stack) -> None:
+    w1 = stack.start_worker("w1", processing_delay_s=0.3)
+    w2 = stack.start_worker("w2", processing_delay_s=0.3)
+    client = stack.start_api(celery_force="true")
+    headers = client.signup()
+    trip = client.trip(headers)
+    ids = [
+        client.upload(headers, trip, tiny_gpx(seed=str(i))).json()["gpx_file_id"] for i in range(20)
+    ]
+    deadline = time.monotonic() + 30
+    while sum(client.status(headers, i)["processing_status"] == "completed" for i in ids) < 6:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    w1.stop()  # warm shutdown: finishes its task, leaves the rest in the queue
+    more = [
+        client.upload(headers, trip, tiny_gpx(seed=f"b{i}")).json()["gpx_file_id"]
+        for i in range(10)
+    ]
+    stack.start_worker("w3", processing_delay_s=0.3)
+    done = [client.wait_done(headers, i, timeout=60) for i in ids + more]
+    assert all(d["processing_status"] == "completed" for d in done)
+    assert all(d["attempts"] == 1 for d in done), [d["attempts"] for d in done]
+    by_worker: dict[str, int] = {}
+    for d in done:
+        by_worker[d["processed_by"].split("@")[0]] = (
+            by_worker.get(d["processed_by"].split("@")[0], 0) + 1
+        )
+    assert by_worker.get("w1", 0) > 0 and by_worker.get("w2", 0) > 0, by_worker
+    assert by_worker.get("w3", 0) > 0, by_worker
+    assert sum(by_worker.values()) == 30
+    assert w2.proc.poll() is None
+
+
+def test_pickle_message_is_refused(stack: Stack) -> None:
+    import pickle
+
+    from kombu import Connection
+
+    worker = stack.start_worker("w1")
+    with Connection(stack.env["REDIS_URL"]) as conn:
+        producer = conn.Producer()
+        payload = pickle.dumps(((), {}, {}))
+        producer.publish(
+            payload,
+            routing_key=stack.queue,
+            exchange="",
+            content_type="application/x-python-serialize",
+            content_encoding="binary",
+            headers={"task": "gpx.process", "id": "pickle-attack", "args": "()", "kwargs": "{}"},
+        )
+    deadline = time.monotonic() + 15
+    while "pickle" not in worker.output().lower():
+        assert time.monotonic() < deadline, worker.output()[-2000:]
+        time.sleep(0.1)
+    assert worker.proc.poll() is None
+    client = stack.start_api(celery_force="true")
+    headers = client.signup()
+    trip = client.trip(headers)
+    r = client.upload(headers, trip, tiny_gpx(seed="after-pickle"))
+    assert client.wait_done(headers, r.json()["gpx_file_id"])["processing_status"] == "completed"
