@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     gpx_simplify_tolerance_m: float = 5.0
     gpx_stop_speed_kmh: float = 2.5
     gpx_max_speed_kmh: float = 150.0
+    gpx_max_points: int = 1_000_000
     max_pending_jobs_per_user: int = 20
 
     processing_timeout_s: float = 600.0

@@ -195,11 +195,23 @@ def test_every_error_has_a_stable_code_and_a_spanish_message(error: type[GPXErro
 
 def test_codes_are_distinct() -> None:
     codes = [e.code for e in ALL_GPX_ERRORS]
-    assert len(set(codes)) == len(codes) == 5
+    assert len(set(codes)) == len(codes) == 6
     assert set(codes) == {
         "GPX_MALFORMED",
         "GPX_NOT_GPX",
         "GPX_NO_TRACKPOINTS",
         "GPX_INVALID_COORDINATES",
         "GPX_UNSAFE_XML",
+        "GPX_TOO_MANY_POINTS",
     }
+
+
+def test_too_many_points_is_refused_early() -> None:
+    from contravento.domain import GPXTooManyPointsError
+
+    points = "".join(f'<trkpt lat="1.{i:05d}" lon="2"/>' for i in range(1200))
+    data = f'<gpx version="1.1"><trk><trkseg>{points}</trkseg></trk></gpx>'.encode()
+    assert parse_gpx(data, max_points=1200).point_count == 1200
+    with pytest.raises(GPXTooManyPointsError) as info:
+        parse_gpx(data, max_points=1000)
+    assert info.value.code == "GPX_TOO_MANY_POINTS" and "millón" in info.value.message

@@ -7,6 +7,7 @@ from .errors import (
     GPXMalformedError,
     GPXNotGPXError,
     GPXNoTrackpointsError,
+    GPXTooManyPointsError,
     GPXUnsafeXMLError,
 )
 from .glitches import remove_glitches
@@ -24,6 +25,7 @@ __all__ = [
     "GPXMalformedError",
     "GPXNoTrackpointsError",
     "GPXNotGPXError",
+    "GPXTooManyPointsError",
     "GPXUnsafeXMLError",
     "ParsedTrack",
     "RouteStats",

@@ -48,10 +48,19 @@ class GPXUnsafeXMLError(GPXError):
     )
 
 
+class GPXTooManyPointsError(GPXError):
+    code = "GPX_TOO_MANY_POINTS"
+    message = (
+        "El archivo tiene demasiados puntos para una actividad (más de un millón). "
+        "Divide la grabación o exporta con un intervalo de registro mayor."
+    )
+
+
 ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     GPXMalformedError,
     GPXNotGPXError,
     GPXNoTrackpointsError,
     GPXInvalidCoordinatesError,
     GPXUnsafeXMLError,
+    GPXTooManyPointsError,
 )

@@ -22,6 +22,7 @@ from .errors import (
     GPXMalformedError,
     GPXNotGPXError,
     GPXNoTrackpointsError,
+    GPXTooManyPointsError,
     GPXUnsafeXMLError,
 )
 from .times import parse_times
@@ -270,13 +271,17 @@ def _valid_points(segment: Segment) -> tuple[Segment, int]:
     return (segment if bad == 0 else segment.take(ok)), bad
 
 
-def parse_gpx(data: bytes) -> ParsedTrack:
+DEFAULT_MAX_POINTS = 1_000_000  # a 50 MB export holds ~150-300k; beyond this it is abuse
+
+
+def parse_gpx(data: bytes, *, max_points: int = DEFAULT_MAX_POINTS) -> ParsedTrack:
     """Parse GPX 1.0/1.1 bytes safely into a ParsedTrack.
 
     Tracks are the line; routes are used only when the file has no track points (then as a
     track without times). Waypoints are counted, never drawn. Points with coordinates out of
     range are dropped and counted in ``invalid_point_count``; if no valid point remains the
-    file is rejected with ``GPX_INVALID_COORDINATES``.
+    file is rejected with ``GPX_INVALID_COORDINATES``. More than ``max_points`` track/route
+    points is ``GPX_TOO_MANY_POINTS`` (bounded work and memory per file).
     """
     if not data or not data.strip():
         raise GPXMalformedError("empty document")
@@ -288,6 +293,7 @@ def parse_gpx(data: bytes) -> ParsedTrack:
     name: str | None = None
     current: _SegmentBuilder | None = None
     unreleased = 0
+    seen_points = 0
     for _event, el in _events(data):
         local = _event_name(el.tag)
         if local == "trkpt" or local == "rtept":
@@ -299,6 +305,9 @@ def parse_gpx(data: bytes) -> ParsedTrack:
                 if owner is not None and name is None:
                     name = _child_text(owner, "name")
             current.add(el)
+            seen_points += 1
+            if seen_points > max_points:
+                raise GPXTooManyPointsError(f"more than {max_points} points")
             # Points are freed in batches: releasing each one costs more than parsing it.
             unreleased += 1
             if unreleased < _RELEASE_EVERY:

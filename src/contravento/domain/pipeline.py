@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
-from .gpx import parse_gpx
+from .gpx import DEFAULT_MAX_POINTS, parse_gpx
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
 from .track import ParsedTrack
@@ -24,9 +24,10 @@ def summarize(
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     stop_speed_kmh: float = DEFAULT_STOP_SPEED_KMH,
     max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
+    max_points: int = DEFAULT_MAX_POINTS,
 ) -> TrackSummary:
     """parse -> remove glitches -> statistics -> Douglas-Peucker. Raises only GPXError."""
-    parsed = parse_gpx(data)
+    parsed = parse_gpx(data, max_points=max_points)
     clean, removed = remove_glitches(parsed, max_speed_kmh=max_speed_kmh)
     stats = compute_stats(
         clean,

@@ -148,6 +148,7 @@ def _run_domain(ctx: AppContext, data: bytes) -> TrackSummary:
         tolerance_m=settings.gpx_simplify_tolerance_m,
         stop_speed_kmh=settings.gpx_stop_speed_kmh,
         max_speed_kmh=settings.gpx_max_speed_kmh,
+        max_points=settings.gpx_max_points,
     )
 
 
