@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     flower_basic_auth: str = ""
     flower_cookie_secret: str = ""
     flower_port: int = 5555
+    flower_auth_provider: str = ""  # e.g. flower.views.auth.GithubLoginHandler (OAuth2)
+    flower_auth: str = ""  # emails allowed with OAuth2, matched whole: .*@contravento.es
+
+    ready_timeout_s: float = 2.0  # bound of each /ready and /metrics dependency check
+    worker_ping_timeout_s: float = 1.0  # Celery inspect ping: how long to wait for replies
+    metrics_window_s: float = 900.0  # jobs finished in this window feed the rate metrics
+    metrics_token: str = ""  # if set, GET /metrics needs "Authorization: Bearer <token>"
 
     @property
     def is_dev(self) -> bool:

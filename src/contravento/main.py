@@ -16,8 +16,10 @@ from .api.errors import install_error_handlers
 from .config import Settings, get_settings
 from .db.migrate import upgrade
 from .logging import configure_logging
+from .metrics import ApiMetrics
 from .services.context import AppContext
 from .services.dispatch import Dispatcher, Publisher
+from .services.health import BrokerProbe
 from .services.reconcile import reconcile
 
 log = structlog.get_logger("contravento.app")
@@ -30,6 +32,20 @@ def _make_publisher(settings: Settings) -> Publisher | None:
     from .worker.publisher import CeleryPublisher
 
     return CeleryPublisher(celery_app, settings)
+
+
+def _make_broker_probe(settings: Settings) -> BrokerProbe | None:
+    if not settings.celery_enabled:
+        return None
+    from .worker.app import app as celery_app
+
+    return BrokerProbe(
+        redis_url=settings.redis_url,
+        queue=settings.celery_queue,
+        timeout=settings.ready_timeout_s,
+        ping_timeout=settings.worker_ping_timeout_s,
+        celery_app=celery_app,
+    )
 
 
 async def _reconcile_loop(app: FastAPI) -> None:
@@ -51,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx = AppContext.create(settings)
     app.state.ctx = ctx
     app.state.dispatcher = Dispatcher(ctx, _make_publisher(settings))
+    app.state.broker_probe = _make_broker_probe(settings)
     loop_task = (
         asyncio.create_task(_reconcile_loop(app)) if settings.reconcile_interval_s > 0 else None
     )
@@ -63,6 +80,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop_task
         await app.state.dispatcher.drain()
+        if app.state.broker_probe is not None:
+            await app.state.broker_probe.close()
         await ctx.dispose()
 
 
@@ -76,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = ApiMetrics()
+    app.state.broker_probe = None
     install_error_handlers(app)
 
     @app.middleware("http")

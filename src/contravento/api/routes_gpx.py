@@ -51,20 +51,29 @@ async def upload_gpx(
 ) -> JSONResponse:
     """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
     settings = ctx.settings
-    staged = await stage_upload(
-        request, ctx.storage, limit=settings.max_upload_bytes, limit_mb=settings.gpx_max_upload_mb
-    )
-    row, created = await uploads.register_upload(
-        session,
-        ctx.storage,
-        owner=user,
-        trip=trip,
-        staged=staged,
-        max_active=settings.max_pending_jobs_per_user,
-        request_id=getattr(request.state, "request_id", None),
-    )
+    metrics = request.app.state.metrics
+    try:
+        staged = await stage_upload(
+            request,
+            ctx.storage,
+            limit=settings.max_upload_bytes,
+            limit_mb=settings.gpx_max_upload_mb,
+        )
+        row, created = await uploads.register_upload(
+            session,
+            ctx.storage,
+            owner=user,
+            trip=trip,
+            staged=staged,
+            max_active=settings.max_pending_jobs_per_user,
+            request_id=getattr(request.state, "request_id", None),
+        )
+    except Exception:
+        metrics.record_upload(mode="none", result="rejected")
+        raise
     if created:
         await request.app.state.dispatcher.schedule(row, background)
+    metrics.record_upload(mode=row.processing_mode, result="accepted" if created else "duplicate")
     body = UploadOut(
         gpx_file_id=row.id,
         trip_id=row.trip_id,

@@ -1,15 +1,24 @@
+"""Liveness (/health), readiness (/ready) and Prometheus metrics (/metrics)."""
+
 from __future__ import annotations
 
-import time
+import asyncio
+import hmac
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..metrics import ApiMetrics, render, scrape_families
+from ..services.errors import NotAuthenticatedError
+from ..services.health import BrokerProbe, QueueDepth, readiness
+from ..services.job_stats import JobStats, job_stats
 from .deps import CtxDep
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger("contravento.health")
 
 
 @router.get("/health")
@@ -18,21 +27,62 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "A dependency is not ready"}})
-async def ready(ctx: CtxDep) -> JSONResponse:
-    """Readiness: the database answers (and, when Celery is on, Redis and the workers)."""
-    checks: dict[str, Any] = {}
-    started = time.perf_counter()
-    try:
-        async with ctx.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = {
-            "status": "ok",
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        }
-    except Exception as exc:
-        checks["database"] = {"status": "error", "error": type(exc).__name__}
-    ok = checks["database"]["status"] == "ok"
-    return JSONResponse(
-        {"status": "ok" if ok else "error", "checks": checks}, status_code=200 if ok else 503
+@router.get("/ready", responses={503: {"description": "The database does not answer"}})
+async def ready(request: Request, ctx: CtxDep) -> JSONResponse:
+    """Readiness: database; with Celery, Redis (latency), queue depth and live workers.
+
+    `status` is `ok`, `degraded` (Redis or the workers are gone: uploads are still accepted,
+    HTTP 200) or `error` (the database does not answer: HTTP 503). Every check is bounded.
+    """
+    probe: BrokerProbe | None = request.app.state.broker_probe
+    overall, checks = await readiness(ctx, probe)
+    body: dict[str, Any] = {
+        "status": overall,
+        "celery_enabled": probe is not None,
+        "checks": checks,
+    }
+    return JSONResponse(body, status_code=503 if overall == "error" else 200)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, ctx: CtxDep) -> Response:
+    """Prometheus text format. Protected by METRICS_TOKEN (bearer) when it is set."""
+    settings = ctx.settings
+    if settings.metrics_token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {settings.metrics_token}".encode()):
+            raise NotAuthenticatedError()
+    api_metrics: ApiMetrics = request.app.state.metrics
+    probe: BrokerProbe | None = request.app.state.broker_probe
+
+    async def stats() -> JobStats | None:
+        try:
+            async with asyncio.timeout(settings.ready_timeout_s):
+                return await job_stats(ctx, window_s=settings.metrics_window_s)
+        except Exception as exc:
+            log.warning("metrics_job_stats_failed", error=repr(exc))
+            return None
+
+    async def broker() -> tuple[bool | None, QueueDepth | None, int | None]:
+        if probe is None:
+            return None, None, None
+        redis_up = (await probe.check_redis())["status"] == "ok"
+        if not redis_up:
+            return False, None, 0
+        depth_r, workers_r = await asyncio.gather(
+            probe.queue_depth(), probe.live_workers(), return_exceptions=True
+        )
+        depth = depth_r if isinstance(depth_r, QueueDepth) else None
+        workers = len(workers_r) if isinstance(workers_r, list) else 0
+        return True, depth, workers
+
+    job, (redis_up, depth, workers) = await asyncio.gather(stats(), broker())
+    families = scrape_families(
+        celery_enabled=probe is not None,
+        stats=job,
+        depth=depth,
+        workers=workers,
+        redis_up=redis_up,
+        queue=settings.celery_queue,
     )
+    return Response(render(api_metrics, families), media_type=CONTENT_TYPE_LATEST)
