@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     flower_basic_auth: str = ""
     flower_cookie_secret: str = ""
     flower_port: int = 5555
+    flower_address: str = "127.0.0.1"  # 0.0.0.0 inside a container
     flower_auth_provider: str = ""  # e.g. flower.views.auth.GithubLoginHandler (OAuth2)
     flower_auth: str = ""  # emails allowed with OAuth2, matched whole: .*@contravento.es
 

@@ -100,19 +100,51 @@ def reconcile_once(older_than: float | None) -> int:
     return 0
 
 
-def flower() -> int:
-    settings = get_settings()
-    if not settings.flower_basic_auth and not settings.is_dev:
-        print(
-            "FLOWER_BASIC_AUTH es obligatorio fuera de desarrollo (usuario:contraseña).",
-            file=sys.stderr,
-        )
-        return 2
+def flower_problems(settings: Settings) -> list[str]:
+    """Why Flower must not start with these settings (empty: it may)."""
+    problems = []
+    if settings.flower_basic_auth and any(
+        ":" not in pair.strip(":") for pair in settings.flower_basic_auth.split(",")
+    ):
+        problems.append("FLOWER_BASIC_AUTH debe ser usuario:contraseña (separados por comas).")
+    if settings.flower_auth_provider and not settings.flower_auth:
+        problems.append("FLOWER_AUTH_PROVIDER necesita FLOWER_AUTH (correos permitidos).")
+    if not settings.is_dev:
+        if not settings.flower_basic_auth and not settings.flower_auth_provider:
+            problems.append(
+                "FLOWER_BASIC_AUTH (usuario:contraseña) o FLOWER_AUTH_PROVIDER es obligatorio "
+                "fuera de desarrollo."
+            )
+        if len(settings.flower_cookie_secret) < 32:
+            problems.append(
+                "FLOWER_COOKIE_SECRET (32+ caracteres) es obligatorio fuera de desarrollo."
+            )
+    return problems
+
+
+def flower_command(settings: Settings) -> list[str]:
     celery = shutil.which("celery", path=os.path.dirname(sys.executable)) or "celery"
-    cmd = [celery, "-A", "contravento.worker.app", "flower", f"--port={settings.flower_port}"]
+    cmd = [
+        celery, "-A", "contravento.worker.app", "flower",
+        f"--port={settings.flower_port}", f"--address={settings.flower_address}",
+    ]  # fmt: skip
     if settings.flower_basic_auth:
         cmd.append(f"--basic-auth={settings.flower_basic_auth}")
+    if settings.flower_auth_provider:
+        cmd.append(f"--auth-provider={settings.flower_auth_provider}")
+        cmd.append(f"--auth={settings.flower_auth}")
     if settings.flower_cookie_secret:
         cmd.append(f"--cookie-secret={settings.flower_cookie_secret}")
+    return cmd
+
+
+def flower() -> int:
+    settings = get_settings()
+    problems = flower_problems(settings)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 2
+    cmd = flower_command(settings)
     os.execv(cmd[0], cmd)
     return 0  # pragma: no cover
