@@ -21,6 +21,7 @@ from .services.context import AppContext
 from .services.dispatch import Dispatcher, Publisher
 from .services.health import BrokerProbe
 from .services.reconcile import reconcile
+from .web import install_web
 
 log = structlog.get_logger("contravento.app")
 
@@ -115,4 +116,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (routes_health, routes_auth, routes_trips, routes_gpx):
         app.include_router(module.router)
+    install_web(app)  # last: `/` and `/static` shadow no API route
     return app
