@@ -17,6 +17,7 @@ from .config import Settings, get_settings
 from .db.migrate import upgrade
 from .logging import configure_logging
 from .metrics import ApiMetrics
+from .schemas.errors import error_responses
 from .services.context import AppContext
 from .services.dispatch import Dispatcher, Publisher
 from .services.health import BrokerProbe
@@ -114,7 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers["X-Request-ID"] = rid
         return response
 
-    for module in (routes_health, routes_auth, routes_trips, routes_gpx):
-        app.include_router(module.router)
+    app.include_router(routes_health.router, responses=error_responses(503))
+    app.include_router(routes_auth.router, responses=error_responses(400, 401, 409, 422, 503))
+    app.include_router(routes_trips.router, responses=error_responses(400, 401, 404, 422, 503))
+    gpx_errors = error_responses(400, 401, 404, 409, 413, 415, 422, 429, 503)
+    app.include_router(routes_gpx.router, responses=gpx_errors)
     install_web(app)  # last: `/` and `/static` shadow no API route
     return app
