@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     rec = sub.add_parser("reconcile", help="reschedule jobs stuck in pending/processing")
     rec.add_argument("--older-than", type=float, default=None, help="seconds (default: timeout)")
+    rec.add_argument(
+        "--every", type=float, default=None, metavar="SECONDS", help="keep running, every SECONDS"
+    )
     sub.add_parser("flower", help="run Flower against the broker (auth from FLOWER_BASIC_AUTH)")
     return parser
 
@@ -141,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return runner.migrate()
     if args.command == "reconcile":
+        if args.every:
+            return runner.reconcile_forever(args.older_than, args.every)
         return runner.reconcile_once(args.older_than)
     if args.command == "flower":
         return runner.flower()

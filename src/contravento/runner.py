@@ -44,7 +44,8 @@ def run(*, with_worker: bool) -> int:
     import uvicorn
 
     settings = get_settings()
-    upgrade(settings.database_url)
+    if settings.auto_migrate:  # containers run `contravento migrate` once, before the API
+        upgrade(settings.database_url)
     worker: subprocess.Popen[bytes] | None = None
     if with_worker and settings.celery_enabled and redis_reachable(settings):
         worker = subprocess.Popen(_worker_command(settings))
@@ -96,7 +97,31 @@ def reconcile_once(older_than: float | None) -> int:
             await ctx.dispose()
 
     count = asyncio.run(_go())
-    print(f"Trabajos reprogramados: {count}")
+    print(f"Trabajos reprogramados: {count}", flush=True)
+    return 0
+
+
+def reconcile_forever(older_than: float | None, every_s: float) -> int:
+    """The reconciler service: `contravento reconcile --every 60` (one per stack)."""
+    import signal
+    import time
+
+    stop = False
+
+    def _stop(*_args: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop:
+        try:
+            reconcile_once(older_than)
+        except Exception as exc:  # the database or Redis may be down for a while: keep going
+            print(f"reconcile failed: {exc!r}", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + every_s
+        while not stop and time.monotonic() < deadline:
+            time.sleep(min(1.0, every_s))
     return 0
 
 
