@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 SAMPLE ?= tests/data/samples/strava-ride-power-hr-cad.gpx
 
-.PHONY: help uv install run test lint typecheck unit integration worker flower bench clean
+.PHONY: help uv install chromium run test lint typecheck unit integration worker flower bench screenshots clean
 
 help:
 	@echo "make run      install and start the service on http://127.0.0.1:8000"
@@ -12,6 +12,7 @@ help:
 	@echo "make worker   start a Celery worker alone"
 	@echo "make flower   start Flower on :5555"
 	@echo "make bench    run the benchmarks (prints tables)"
+	@echo "make screenshots  refresh docs/img from the browser tests"
 
 uv:
 	@command -v $(UV) >/dev/null 2>&1 || { echo "uv not found: installing it with pip"; \
@@ -19,6 +20,13 @@ uv:
 
 install: uv
 	@$(UV) sync --frozen --quiet
+
+# Debian's chromium for the browser tests (tests/e2e); never a browser download by a test tool.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium not found: installing Debian's package"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null || \
+	  echo "could not install chromium: browser tests skip (and fail under CI=true)"; }
 
 run: install
 	@$(PY) -m contravento.cli run
@@ -30,7 +38,7 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy
 
-test: lint typecheck
+test: lint typecheck chromium
 	$(UV) run --frozen pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: install
@@ -44,6 +52,9 @@ flower: install
 
 bench: install
 	$(UV) run --frozen python -m bench.domain
+
+screenshots: install chromium
+	UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest -q -p no:cacheprovider tests/e2e -k completed
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

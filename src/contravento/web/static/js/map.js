@@ -80,7 +80,29 @@ export function renderMap(container, feature, { online, onOffline } = {}) {
     interactive: false,
   });
 
-  map.fitBounds(route.getBounds(), { padding: [24, 24] });
+  // Fit the route, and fit it again when the map changes size (phone rotated, window resized)
+  // unless the cyclist has moved or zoomed the map by hand.
+  let fitting = false;
+  let userMoved = false;
+  const fit = () => {
+    fitting = true;
+    map.fitBounds(route.getBounds(), {
+      paddingTopLeft: [56, 28], // clear of the zoom buttons
+      paddingBottomRight: [28, 28],
+      animate: false,
+    });
+    fitting = false;
+  };
+  map.on("dragstart", () => {
+    userMoved = true;
+  });
+  map.on("zoomstart", () => {
+    if (!fitting) userMoved = true;
+  });
+  map.on("resize", () => {
+    if (!userMoved) fit();
+  });
+  fit();
   container.dataset.pointCount = String(latlngs.reduce((n, line) => n + line.length, 0));
   container.dataset.segmentCount = String(latlngs.length);
 
@@ -91,6 +113,9 @@ export function renderMap(container, feature, { online, onOffline } = {}) {
       if (!map.hasLayer(cursor)) cursor.addTo(map);
     },
     resize: () => map.invalidateSize(),
+    get userMoved() {
+      return userMoved;
+    },
     destroy: () => map.remove(),
   };
 }
