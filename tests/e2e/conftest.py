@@ -48,6 +48,17 @@ def _png(rgb: tuple[int, int, int]) -> bytes:
 TILE_PNG = _png((222, 235, 214))
 
 
+# Every distinct text the file's status badge shows, in order, in window.__estados.
+STATUS_RECORDER = """
+window.__estados = [];
+new MutationObserver(() => {
+  const el = document.getElementById("estado-archivo");
+  const text = el ? el.textContent : null;
+  if (text && window.__estados[window.__estados.length - 1] !== text) window.__estados.push(text);
+}).observe(document, { childList: true, subtree: true, characterData: true });
+"""
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).is_file():
@@ -64,6 +75,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         celery_enabled="false",
         reconcile_interval_s=0,
         log_level="WARNING",
+        processing_delay_s=1,  # testing-only pause after the claim: "Procesando" is seen
     )
     server = ApiServer(env, tmp / "api.log")
     yield server
@@ -130,7 +142,7 @@ def open_page(browser: Any, web_server: ApiServer) -> Iterator[Callable[..., Wat
                 r.abort()
 
         context.route(lambda url: not url.startswith(web_server.url), route)
-        scripts = []
+        scripts = [STATUS_RECORDER]
         if offline:  # the browser says it has no network: no tiles are even tried
             scripts.append(
                 "Object.defineProperty(Navigator.prototype, 'onLine', {get: () => false});"

@@ -121,6 +121,9 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
 
     page.set_input_files("#gpx-input", str(RIDE))
     wait_status(w, "Completado")
+    seen = page.evaluate("window.__estados")
+    assert seen[-2:] == ["Procesando", "Completado"], seen
+    assert seen in (["Pendiente", "Procesando", "Completado"], ["Procesando", "Completado"])
 
     # the upload went through XHR and reported its bytes
     assert page.get_attribute("#subida", "data-state") == "done"
@@ -191,6 +194,7 @@ def test_broken_file_shows_spanish_error(
     broken.write_bytes(data[: len(data) // 2])
     page.set_input_files("#gpx-input", str(broken))
     wait_status(page_w := w, "Error")
+    assert page.evaluate("window.__estados")[-2:] == ["Procesando", "Error"]
     file_id = page.get_attribute("#lista-archivos li", "data-file-id") or ""
     status = api_get(page_w, f"/gpx/{file_id}/status")
     assert status["processing_status"] == "failed"
