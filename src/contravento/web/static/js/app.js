@@ -633,7 +633,13 @@ function tripView(route) {
       if (destroyed) return;
       progressBox.dataset.state = "error";
       progressText.textContent = `No se ha podido subir «${file.name}».`;
-      showUploadMessage(err.message, true);
+      showUploadMessage(
+        err.code === "NETWORK_ERROR"
+          ? "Se ha cortado la subida. Comprueba tu conexión y vuelve a intentarlo; si el " +
+              "archivo es muy grande, puede que supere el tamaño máximo permitido."
+          : err.message,
+        true,
+      );
     } finally {
       input.disabled = false;
       input.value = "";
@@ -754,7 +760,8 @@ function tripView(route) {
         h(
           "span",
           { class: "mode", id: "modo-proceso", title: "Cómo se procesa este archivo" },
-          `Procesado ${MODE_LABELS[status.processing_mode] || status.processing_mode}`,
+          `${state === "pending" || state === "processing" ? "Se procesa" : "Procesado"} ` +
+            (MODE_LABELS[status.processing_mode] || status.processing_mode),
         ),
       ),
       h(
