@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     gpx_max_speed_kmh: float = 150.0
     gpx_max_points: int = 1_000_000
     max_pending_jobs_per_user: int = 20
+    # in-process jobs the API runs at once; more would fight the event loop for the GIL
+    gpx_in_process_concurrency: int = Field(default=1, ge=1)
 
     processing_timeout_s: float = 600.0
     reconcile_interval_s: float = 60.0

@@ -44,6 +44,9 @@ class Dispatcher:
         self.ctx = ctx
         self.publisher = publisher
         self._tasks: set[asyncio.Task[Any]] = set()
+        # In-process jobs are CPU-bound Python: run several at once in threads and they take the
+        # GIL from the event loop (uploads and /health stall). They wait here for a slot instead.
+        self._slots = asyncio.Semaphore(ctx.settings.gpx_in_process_concurrency)
 
     def choose_mode(self, row: GPXFile) -> Mode:
         s = self.ctx.settings
@@ -90,14 +93,19 @@ class Dispatcher:
             mode = "background"
             await self._set_mode(row.id, mode, None)
             if background is not None:
-                background.add_task(run_in_process, self.ctx, row.id)
+                background.add_task(self.run_in_process, row.id)
             else:
                 self._spawn(row.id)
         row.processing_mode, row.celery_task_id = mode, task_id
         return mode
 
+    async def run_in_process(self, file_id: uuid.UUID) -> None:
+        """Run one job in this process once a slot (GPX_IN_PROCESS_CONCURRENCY) is free."""
+        async with self._slots:
+            await run_in_process(self.ctx, file_id)
+
     def _spawn(self, file_id: uuid.UUID) -> None:
-        task = asyncio.get_running_loop().create_task(run_in_process(self.ctx, file_id))
+        task = asyncio.get_running_loop().create_task(self.run_in_process(file_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

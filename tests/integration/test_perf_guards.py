@@ -1,0 +1,123 @@
+"""Performance regression guards that count work, never time it (figures live in bench/).
+
+- trackpoints are written with one bulk statement (COPY on PostgreSQL, one executemany
+  INSERT on SQLite), so the statements a job issues do not grow with its point count;
+- the original is read from storage once per job;
+- in-process jobs run one at a time (GPX_IN_PROCESS_CONCURRENCY=1), so CPU-bound parsing in
+  threads never crowds the event loop out of the GIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from contravento.db.models import Trackpoint
+from contravento.domain import TrackSummary
+from contravento.services import processing
+from contravento.services.processing import process_gpx_file
+from tests.integration.conftest import Api
+from tests.integration.test_processing import _reset
+from tests.support import sample
+
+
+@contextmanager
+def statements(api: Api) -> Iterator[list[tuple[str, bool]]]:
+    """Every SQL statement the app's engine sends while the block runs: (sql, executemany)."""
+    seen: list[tuple[str, bool]] = []
+    engine = api.app.state.ctx.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, sql: str, _params: Any, _ctx: Any, many: bool) -> None:
+        seen.append((sql, many))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def _processed(api: Api, data: bytes) -> tuple[uuid.UUID, list[tuple[str, bool]], int]:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    r = await api.upload(headers, trip_id, data)
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    await _reset(api, file_id)
+    with statements(api) as seen:
+        result = await process_gpx_file(api.app.state.ctx, file_id)
+    assert result.outcome == "completed"
+    async with api.app.state.ctx.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Trackpoint).where(Trackpoint.gpx_file_id == file_id)
+        )
+    return file_id, seen, int(count or 0)
+
+
+async def test_trackpoints_are_written_in_one_statement(api: Api) -> None:
+    small = await _processed(api, sample("strava-ride-power-hr-cad.gpx"))
+    large = await _processed(api, sample("garmin-gpsmap64s-hike-two-segments.gpx"))
+    for _file_id, seen, count in (small, large):
+        assert count > 1
+        inserts = [(sql, many) for sql, many in seen if "INSERT INTO gpx_trackpoints" in sql]
+        if api.settings.database_url.startswith("postgresql"):
+            assert inserts == []  # COPY through the driver, not row INSERTs
+        else:
+            assert len(inserts) == 1 and inserts[0][1], inserts  # one executemany
+    # the statements of a job do not depend on how many points it has
+    assert small[2] != large[2]
+    assert len(small[1]) == len(large[1]), (small[1], large[1])
+
+
+async def test_original_is_read_once_per_job(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = api.app.state.ctx.storage
+    reads: list[str] = []
+    original = storage.read
+
+    def counting_read(key: str) -> bytes:
+        reads.append(key)
+        return bytes(original(key))
+
+    monkeypatch.setattr(storage, "read", counting_read)
+    file_id, _seen, _count = await _processed(api, sample("strava-ride-power-hr-cad.gpx"))
+    assert len(reads) == 2  # once for the upload's own job, once for the re-run
+    assert len(set(reads)) == 1 and str(file_id) in reads[0]
+
+
+async def test_in_process_jobs_run_one_at_a_time(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert api.settings.gpx_in_process_concurrency == 1
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+    real = processing._run_domain
+
+    def tracked(ctx: Any, data: bytes) -> TrackSummary:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            return real(ctx, data)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(processing, "_run_domain", tracked)
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    data = sample("garmin-gpsmap64s-hike-two-segments.gpx")
+    uploads = await asyncio.gather(
+        *(api.upload(headers, trip_id, data + f"<!-- {i} -->".encode()) for i in range(4))
+    )
+    assert [r.status_code for r in uploads] == [202] * 4
+    for r in uploads:
+        body = await api.wait_done(headers, r.json()["gpx_file_id"])
+        assert body["processing_status"] == "completed"
+    assert peak == 1
