@@ -64,13 +64,16 @@ def deep_nesting(depth: int = 10_000) -> bytes:
 
 def single_line(size_mb: float = 45) -> bytes:
     """A valid GPX with every point on one line of ``size_mb`` MB."""
-    point = '<trkpt lat="40.{i:06d}" lon="-3.700000"><ele>650.0</ele><time>2024-05-01T{h:02d}:{m:02d}:{s:02d}Z</time></trkpt>'
+    point = (
+        '<trkpt lat="40.{i:06d}" lon="-3.700000"><ele>650.0</ele>'
+        "<time>2024-05-{d:02d}T{h:02d}:{m:02d}:{s:02d}Z</time></trkpt>"
+    )
     parts = [GPX_OPEN, "<trk><trkseg>"]
     size, i = 0, 0
     target = int(size_mb * 1_000_000)
     while size < target:
         t = i % 86400
-        p = point.format(i=i % 1_000_000, h=t // 3600, m=t // 60 % 60, s=t % 60)
+        p = point.format(i=i % 1_000_000, d=1 + i // 86400, h=t // 3600, m=t // 60 % 60, s=t % 60)
         parts.append(p)
         size += len(p)
         i += 1
@@ -79,7 +82,8 @@ def single_line(size_mb: float = 45) -> bytes:
 
 
 def many_points(count: int = 2_000_000) -> bytes:
-    body = "".join(f'<trkpt lat="1.{i % 100000:05d}" lon="2"/>' for i in range(count))
+    """2 million minimal points: 52 MB, just under the 50 MiB upload limit."""
+    body = "".join(f'<trkpt lat="1.{i % 10}" lon="2"/>' for i in range(count))
     return f"{GPX_OPEN}<trk><trkseg>{body}</trkseg></trk></gpx>".encode()
 
 
