@@ -37,7 +37,7 @@ def _strip_z(value: str | None) -> str:
     if not value[:1].isdigit():  # numpy would read "now"/"today" as the clock: not pure
         return "NaT"
     if value.endswith(("Z", "z")):
-        return value[:-1]
+        value = value[:-1]
     if "+" in value or value.rfind("-") > 7:
         return "offset"  # numpy parses offsets with a UserWarning: let the fallback do it
     return value
