@@ -221,3 +221,46 @@ def test_pickle_message_is_refused(stack: Stack) -> None:
     trip = client.trip(headers)
     r = client.upload(headers, trip, tiny_gpx(seed="after-pickle"))
     assert client.wait_done(headers, r.json()["gpx_file_id"])["processing_status"] == "completed"
+
+
+def test_lost_message_is_reenqueued_by_the_reconciler(stack: Stack) -> None:
+    import subprocess
+
+    import redis
+
+    from tests.live import BIN
+
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    r = client.upload(headers, trip, sample(BIG))
+    assert r.json()["processing_mode"] == "celery"
+    redis.Redis.from_url(stack.env["REDIS_URL"]).delete(stack.queue)  # the message is lost
+    worker = stack.start_worker("w1")
+    time.sleep(1)
+    assert client.status(headers, r.json()["gpx_file_id"])["processing_status"] == "pending"
+    out = subprocess.run(
+        [str(BIN / "contravento"), "reconcile", "--older-than", "0"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Trabajos reprogramados: 1" in out.stdout, out.stdout + out.stderr
+    status = client.wait_done(headers, r.json()["gpx_file_id"])
+    assert status["processing_status"] == "completed" and status["processed_by"].startswith("w1@")
+    assert status["task_id"] != r.json()["task_id"]  # a new message for the same row
+    assert worker.proc.poll() is None
+
+
+def test_soft_time_limit_marks_the_job_failed(stack: Stack) -> None:
+    stack.start_worker("w1", processing_delay_s=4, task_soft_time_limit_s=1, task_time_limit_s=10)
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    r = client.upload(headers, trip, sample(BIG))
+    status = client.wait_done(headers, r.json()["gpx_file_id"], timeout=30)
+    assert status["processing_status"] == "failed", status
+    assert status["error_code"] == "GPX_PROCESSING_TIMEOUT"
+    assert "tardó demasiado" in status["error_message"]
