@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     flower_auth: str = ""  # emails allowed with OAuth2, matched whole: .*@contravento.es
 
     ready_timeout_s: float = 2.0  # bound of each /ready and /metrics dependency check
-    worker_ping_timeout_s: float = 1.0  # Celery inspect ping: how long to wait for replies
+    worker_ping_timeout_s: float = 1.0  # worker broadcast: how long to wait for replies
     metrics_window_s: float = 900.0  # jobs finished in this window feed the rate metrics
     metrics_token: str = ""  # if set, GET /metrics needs "Authorization: Bearer <token>"
 

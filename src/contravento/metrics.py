@@ -104,7 +104,7 @@ def scrape_families(
             families.append(
                 GaugeMetricFamily(
                     "contravento_workers_alive",
-                    "Celery workers that answered an inspect ping during this scrape.",
+                    "Celery workers consuming the queue that answered a broadcast in this scrape.",
                     value=workers,
                 )
             )

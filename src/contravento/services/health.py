@@ -105,12 +105,19 @@ class BrokerProbe:
         return QueueDepth(queued=int(sum(replies[:-1])), unacked=int(replies[-1]))
 
     def _ping_blocking(self) -> list[str]:
+        # One broadcast, like `inspect ping`, but the replies say which queues each worker
+        # consumes: a worker of another app or queue on the same Redis does not count.
         assert self.celery_app is not None
-        replies = self.celery_app.control.ping(timeout=self.ping_timeout) or []
-        return sorted(name for reply in replies for name in reply)
+        inspector = self.celery_app.control.inspect(timeout=self.ping_timeout)
+        replies = inspector.active_queues() or {}
+        return sorted(
+            name
+            for name, queues in replies.items()
+            if any(q.get("name") == self.queue for q in queues or [])
+        )
 
     async def live_workers(self) -> list[str]:
-        """Hostnames answering a Celery `inspect ping` within WORKER_PING_TIMEOUT_S."""
+        """Workers consuming our queue that answer within WORKER_PING_TIMEOUT_S."""
         if self.celery_app is None:
             return []
         async with asyncio.timeout(self.ping_timeout + self.timeout + 1.0):
@@ -172,5 +179,5 @@ async def _workers_check(probe: BrokerProbe) -> dict[str, Any]:
     except Exception as exc:
         return {"status": "error", "alive": 0, "error": type(exc).__name__}
     if not names:
-        return {"status": "error", "alive": 0, "error": "no worker answered ping"}
+        return {"status": "error", "alive": 0, "error": "no worker consuming the queue answered"}
     return {"status": "ok", "alive": len(names), "names": names}
