@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,20 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 
 def _field_path(loc: tuple[object, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """The database (or another dependency) is down or restarting: a 503, not a 500."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # the cause chain: SQLAlchemy wraps the driver's error
+        if seen is None:
+            return False
+        if isinstance(seen, DBAPIError | OSError | TimeoutError | asyncpg.PostgresConnectionError):
+            return True
+        if isinstance(seen, asyncpg.CannotConnectNowError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -68,20 +83,18 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(error_body(code, message), exc.status_code, headers=headers)
 
-    @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        log.error("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
-        return JSONResponse(
-            error_body(
-                "SERVICE_UNAVAILABLE",
-                "El servicio no está disponible en este momento. Inténtalo en unos segundos.",
-            ),
-            503,
-            headers={"Retry-After": "5"},
-        )
-
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _is_unavailable(exc):
+            log.error("dependency_unavailable", path=request.url.path, error=repr(exc)[:200])
+            return JSONResponse(
+                error_body(
+                    "SERVICE_UNAVAILABLE",
+                    "El servicio no está disponible en este momento. Inténtalo en unos segundos.",
+                ),
+                503,
+                headers={"Retry-After": "5"},
+            )
         log.exception("unhandled_error", path=request.url.path)
         return JSONResponse(
             error_body(
