@@ -19,8 +19,10 @@ Two routings, each on a fresh API and fresh workers:
 Printed: 202 latency p50/p95/max, time from the start of the burst until the last
 ``finished_at`` (database), errors (non-202 answers, exceptions, failed jobs), tasks per worker
 (``processed_by``), ``/health`` latency p50/p95/max from a separate client process polling
-every 50 ms during the load, and the API's and workers' peak RSS (VmHWM reset before the
-burst). Figures only; no assertions.
+every 50 ms during the load, the API's and workers' peak RSS (VmHWM reset before the
+burst), and the CPU seconds the API, the workers, PostgreSQL and the client used during it.
+``--worker-nice 0 10`` repeats each routing with the workers under ``nice``; ``--py-spy PREFIX``
+records the API with py-spy (raw collapsed stacks). Figures only; no assertions.
 """
 
 from __future__ import annotations
@@ -113,9 +115,13 @@ def _cpu(api_pid: int, worker_pids: list[int]) -> dict[str, float]:
 
 
 def run_load(
-    stack: BenchStack, routing: str, overrides: dict[str, str], py_spy: str | None = None
+    stack: BenchStack,
+    routing: str,
+    overrides: dict[str, str],
+    py_spy: str | None = None,
+    nice: int = 0,
 ) -> dict[str, Any]:
-    workers = stack.start_workers(2)
+    workers = stack.start_workers(2, nice=nice)
     client = stack.start_api(max_pending_jobs_per_user=100, **overrides)
     assert stack.api is not None
     users = []
@@ -181,6 +187,7 @@ def run_load(
     finished = [r["finished_at"].timestamp() for r in rows if r["finished_at"] is not None]
     result = {
         "routing": routing,
+        "nice": nice,
         "accepted": len(ids),
         "latencies": [a["latency"] for a in answers],
         "errors": sum(1 for a in answers if a["status"] != 202)
@@ -202,6 +209,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--routing", nargs="*", choices=list(ROUTINGS), default=list(ROUTINGS))
     parser.add_argument("--py-spy", metavar="PREFIX", help="record the API with py-spy")
+    parser.add_argument(
+        "--worker-nice",
+        nargs="*",
+        type=int,
+        default=[0],
+        help="run the workers under `nice -n N` (each value is a separate run; default 0)",
+    )
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}, {versions()}")
     total = sum(count for _, count in MIX)
@@ -212,14 +226,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     results = []
     for routing in args.routing:
-        stack = BenchStack("load")
-        try:
-            results.append(run_load(stack, routing, ROUTINGS[routing], args.py_spy))
-        finally:
-            stack.close()
+        for nice in args.worker_nice:
+            stack = BenchStack("load")
+            try:
+                results.append(run_load(stack, routing, ROUTINGS[routing], args.py_spy, nice))
+            finally:
+                stack.close()
     print()
     header = (
-        "| routing | accepted | errors | 202 p50 / p95 / max s | all completed s "
+        "| routing | worker nice | accepted | errors | 202 p50 / p95 / max s | all completed s "
         "| tasks per worker | /health p50 / p95 / max ms (n) | API peak RSS MiB "
         "| worker peak RSS MiB | CPU s: API / workers / PostgreSQL / client |"
     )
@@ -230,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         health = [h * 1000 for h in r["health"]]
         workers = ", ".join(f"{k}: {v}" for k, v in sorted(r["per_worker"].items()))
         print(
-            f"| {r['routing']} | {r['accepted']} | {r['errors']} "
+            f"| {r['routing']} | {r['nice']} | {r['accepted']} | {r['errors']} "
             f"| {statistics.median(lat):.3f} / {pct(lat, 95):.3f} / {max(lat):.3f} "
             f"| {r['all_done_s']:.1f} | {workers} "
             f"| {statistics.median(health):.0f} / {pct(health, 95):.0f} / {max(health):.0f} "

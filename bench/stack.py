@@ -57,10 +57,13 @@ def peak_rss_mib(pid: int) -> float:
 
 
 class BenchWorker(Proc):
-    def __init__(self, env: dict[str, str], log: Path, name: str, concurrency: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, name: str, concurrency: int = 1, nice: int = 0
+    ) -> None:
         self.name = name
         self.hostname = f"{name}@%h"
-        args = [
+        args = ["nice", "-n", str(nice)] if nice else []
+        args += [
             str(BIN / "celery"), "-A", "contravento.worker.app", "worker", "--loglevel", "WARNING",
             "-P", "prefork", "-c", str(concurrency), "-n", self.hostname,
             "-Q", env["CELERY_QUEUE"], "--without-mingle", "--without-gossip",
@@ -128,11 +131,13 @@ class BenchStack:
             self.api.stop(timeout=30)
             self.api = None
 
-    def start_workers(self, count: int, **overrides: Any) -> list[BenchWorker]:
+    def start_workers(self, count: int, nice: int = 0, **overrides: Any) -> list[BenchWorker]:
         env = dict(self.env)
         env.update({k.upper(): str(v) for k, v in overrides.items()})
         started = [
-            BenchWorker(env, self.tmp / f"w{i + 1}.log", f"w{i + 1}-{uuid.uuid4().hex[:4]}")
+            BenchWorker(
+                env, self.tmp / f"w{i + 1}.log", f"w{i + 1}-{uuid.uuid4().hex[:4]}", nice=nice
+            )
             for i in range(len(self.workers), len(self.workers) + count)
         ]
         for worker in started:

@@ -121,3 +121,14 @@ async def test_in_process_jobs_run_one_at_a_time(api: Api, monkeypatch: pytest.M
         body = await api.wait_done(headers, r.json()["gpx_file_id"])
         assert body["processing_status"] == "completed"
     assert peak == 1
+
+
+async def test_in_process_upload_sets_no_mode_twice(api: Api) -> None:
+    """A new in-process job is stored as background: no extra UPDATE of its mode."""
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    with statements(api) as seen:
+        r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
+        body = await api.wait_done(headers, r.json()["gpx_file_id"])
+    assert body["processing_status"] == "completed" and body["processing_mode"] == "background"
+    assert not [sql for sql, _ in seen if "processing_mode" in sql and sql.startswith("UPDATE")]

@@ -52,6 +52,10 @@ async def upload_gpx(
     """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
     settings = ctx.settings
     metrics = request.app.state.metrics
+    # The dependencies' reads are done: end that transaction so the pooled connection is not
+    # held while the body streams in (100 slow uploads would otherwise queue on a pool of 20).
+    # expire_on_commit=False keeps `user` and `trip` loaded; register_upload checks out anew.
+    await session.commit()
     try:
         staged = await stage_upload(
             request,

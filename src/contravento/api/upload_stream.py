@@ -1,12 +1,15 @@
 """Stream a multipart upload straight to a storage temp file, enforcing the size limit.
 
-The body is never held in memory: each chunk is hashed and written as it arrives, and the
-limit is checked against Content-Length up front and against the bytes actually received.
+The body is never held in memory: the limit is checked against Content-Length up front and
+against the bytes actually received as each chunk arrives; chunks are gathered into blocks of
+FLUSH_BYTES that are hashed and written in a worker thread (hashlib and file writes release the
+GIL), so neither runs on the event loop.
 A client that disconnects, lies about its length or sends too much leaves no file behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import IO
@@ -21,6 +24,7 @@ from ..storage import Storage
 FIELD = "file"
 HEAD_BYTES = 512
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
+FLUSH_BYTES = 512 * 1024  # per upload at most this much waits in memory for the writer thread
 
 
 class _FilePart:
@@ -38,6 +42,8 @@ class _FilePart:
         self._field = b""
         self._value = b""
         self._headers: dict[bytes, bytes] = {}
+        self._pending: list[bytes] = []
+        self.pending_bytes = 0
 
     # python-multipart callbacks
     def on_part_begin(self) -> None:
@@ -70,8 +76,15 @@ class _FilePart:
             raise UploadTooLargeError(self.limit_mb)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
-        self.sha.update(chunk)
-        self.out.write(chunk)
+        self._pending.append(chunk)
+        self.pending_bytes += len(chunk)
+
+    def flush(self) -> None:
+        """Hash and write the gathered chunks (called in a worker thread, one at a time)."""
+        block = b"".join(self._pending)
+        self._pending, self.pending_bytes = [], 0
+        self.sha.update(block)
+        self.out.write(block)
 
     def on_part_end(self) -> None:
         self._in_file = False
@@ -111,7 +124,11 @@ async def stage_upload(
                 if received > limit + MULTIPART_OVERHEAD:
                     raise UploadTooLargeError(limit_mb)
                 parser.write(chunk)
+                if part.pending_bytes >= FLUSH_BYTES:
+                    await asyncio.to_thread(part.flush)
             parser.finalize()
+            if part.pending_bytes:
+                await asyncio.to_thread(part.flush)
         if not part.ended:  # the closing boundary never came: a cut-off body
             raise UploadIncompleteError()
         if not part.seen or part.filename is None:

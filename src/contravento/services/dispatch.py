@@ -88,10 +88,13 @@ class Dispatcher:
     async def schedule(self, row: GPXFile, background: BackgroundRunner | None = None) -> Mode:
         """Schedule a new or stuck job. Updates `row` with the mode and task id."""
         mode = self.choose_mode(row)
-        task_id = await self._try_celery(row) if mode == "celery" else None
+        tried_celery = mode == "celery"
+        task_id = await self._try_celery(row) if tried_celery else None
         if task_id is None:
             mode = "background"
-            await self._set_mode(row.id, mode, None)
+            # A new row is stored as background without a task id: skip a transaction then.
+            if tried_celery or row.processing_mode not in (None, mode) or row.celery_task_id:
+                await self._set_mode(row.id, mode, None)
             if background is not None:
                 background.add_task(self.run_in_process, row.id)
             else:
