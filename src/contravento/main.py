@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from .api import routes_auth, routes_gpx, routes_health, routes_trips
 from .api.errors import install_error_handlers
+from .api.request_id import RequestIdMiddleware
 from .config import Settings, get_settings
 from .db.migrate import upgrade
 from .logging import configure_logging
@@ -101,19 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.broker_probe = None
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        request.state.request_id = rid
-        structlog.contextvars.bind_contextvars(request_id=rid)
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        response.headers["X-Request-ID"] = rid
-        return response
+    app.add_middleware(RequestIdMiddleware)
 
     app.include_router(routes_health.router, responses=error_responses(503))
     app.include_router(routes_auth.router, responses=error_responses(400, 401, 409, 422, 503))
