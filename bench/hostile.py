@@ -115,8 +115,12 @@ def e2e_table() -> None:
             reconcile_interval_s=0,
         )
         worker = Worker(env, root / "worker.log", "hostile", concurrency=1)
-        worker.wait_ready()
-        api = ApiServer(env, root / "api.log")
+        try:
+            worker.wait_ready()
+            api = ApiServer(env, root / "api.log")
+        except BaseException:
+            worker.kill()
+            raise
         peak = {"rss": 0}
         stop = threading.Event()
 
