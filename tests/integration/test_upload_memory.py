@@ -1,0 +1,62 @@
+"""The API streams uploads to storage: its memory does not grow with the size of the file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.celery_stack import redis_db  # noqa: F401  (fixture)
+from tests.live import ApiServer, Client, service_env
+from tests.support import REDIS_HOST, REDIS_PORT, tiny_gpx
+
+pytestmark = pytest.mark.slow
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def _big_gpx(size_mb: int) -> bytes:
+    point = '<trkpt lat="40.{i:06d}" lon="-3.7"><ele>650</ele></trkpt>\n'
+    body = "".join(point.format(i=i % 1_000_000) for i in range(size_mb * 1_000_000 // 50))
+    return f'<gpx version="1.1"><trk><trkseg>{body}</trkseg></trk></gpx>'.encode()
+
+
+def test_api_memory_stays_flat_while_a_40_mb_upload_streams_in(
+    tmp_path: Path,
+    redis_db: int,  # noqa: F811
+) -> None:
+    env = service_env(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        storage_dir=tmp_path / "storage",
+        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
+        celery_enabled="true",
+        celery_force="true",  # nothing is processed inside the API: we measure ingestion only
+        celery_queue=f"gpx_mem_{uuid.uuid4().hex[:8]}",
+        log_level="WARNING",
+    )
+    server = ApiServer(env, tmp_path / "api.log")
+    try:
+        client = Client(server.url)
+        headers = client.signup()
+        trip = client.trip(headers)
+        assert client.upload(headers, trip, tiny_gpx(seed="warm")).status_code == 202
+        data = _big_gpx(40)
+        Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # peak mark := current RSS
+        before = _peak_rss_mib(server.pid)
+        r = client.upload(headers, trip, data)
+        after = _peak_rss_mib(server.pid)
+        print(f"API peak RSS {before:.1f} -> {after:.1f} MiB for a {len(data) >> 20} MiB upload")
+        assert r.status_code == 202 and r.json()["processing_mode"] == "celery", r.text
+        stored = list((tmp_path / "storage").rglob(f"{r.json()['gpx_file_id']}.gpx"))
+        assert len(stored) == 1 and stored[0].stat().st_size == len(data)
+        assert after - before < 20, (
+            f"API peak RSS grew {after - before:.1f} MiB for {len(data) >> 20} MiB"
+        )
+    finally:
+        server.kill()

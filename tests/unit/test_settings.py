@@ -1,0 +1,30 @@
+"""Settings: defaults for a laptop, and no default secrets outside development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from contravento.config import DEV_SECRET, Settings
+
+
+def test_development_defaults_run_on_sqlite_in_process_friendly() -> None:
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.app_env == "development" and s.is_sqlite
+    assert s.gpx_async_threshold_mb == 5 and s.gpx_max_upload_mb == 50
+    assert s.max_upload_bytes == 50 * 1024 * 1024
+
+
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_default_or_short_secret_is_refused_outside_development(env: str) -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None, app_env=env)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None, app_env=env, secret_key="short")  # type: ignore[call-arg]
+    ok = Settings(_env_file=None, app_env=env, secret_key="x" * 40)  # type: ignore[call-arg]
+    assert ok.secret_key != DEV_SECRET
+
+
+def test_rollout_percentage_is_bounded() -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, celery_rollout_percentage=101)  # type: ignore[call-arg]
