@@ -8,12 +8,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.models import GPXFile, Trip, User
 from ..services import accounts, gpx_files, trips
 from ..services.context import AppContext
 from ..services.errors import GPXFileNotFoundError, NotAuthenticatedError, TripNotFoundError
+from ..services.security import decode_access_token
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -61,6 +63,44 @@ async def owned_trip(trip_id: str, user: CurrentUser, session: SessionDep) -> Tr
 
 
 OwnedTrip = Annotated[Trip, Depends(owned_trip)]
+
+
+async def user_and_owned_trip(
+    trip_id: str,
+    ctx: CtxDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> tuple[User, Trip]:
+    """CurrentUser + OwnedTrip in one query (the upload route's hot path), same answers:
+    401 for a missing/invalid token or an unknown user, then 404 for a malformed, unknown or
+    someone else's trip."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticatedError()
+    user_id = decode_access_token(credentials.credentials, secret=ctx.settings.secret_key)
+    try:
+        wanted: uuid.UUID | None = uuid.UUID(trip_id)
+    except ValueError:
+        wanted = None
+    if wanted is None:
+        if await session.get(User, user_id) is None:
+            raise NotAuthenticatedError()
+        raise TripNotFoundError()
+    found = (
+        await session.execute(
+            select(User, Trip)
+            .outerjoin(Trip, and_(Trip.id == wanted, Trip.owner_id == User.id))
+            .where(User.id == user_id)
+        )
+    ).first()
+    if found is None:
+        raise NotAuthenticatedError()
+    user, trip = found
+    if trip is None:  # another user's trip is a 404: existence never leaks
+        raise TripNotFoundError()
+    return user, trip
+
+
+UserAndTrip = Annotated[tuple[User, Trip], Depends(user_and_owned_trip)]
 
 
 async def owned_file(gpx_file_id: str, user: CurrentUser, session: SessionDep) -> GPXFile:

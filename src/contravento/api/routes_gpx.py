@@ -9,7 +9,7 @@ from ..db.models import GPXFile
 from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
 from ..services import gpx_files, uploads
 from ..services.errors import GPXFileNotFoundError
-from .deps import CtxDep, CurrentUser, OwnedFile, OwnedTrip, SessionDep
+from .deps import CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
 from .upload_stream import stage_upload
 
 router = APIRouter(tags=["gpx"])
@@ -43,8 +43,7 @@ def _status_url(row: GPXFile) -> str:
 )
 async def upload_gpx(
     request: Request,
-    trip: OwnedTrip,
-    user: CurrentUser,
+    user_trip: UserAndTrip,
     ctx: CtxDep,
     session: SessionDep,
     background: BackgroundTasks,
@@ -52,6 +51,8 @@ async def upload_gpx(
     """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
     settings = ctx.settings
     metrics = request.app.state.metrics
+    dispatcher = request.app.state.dispatcher
+    user, trip = user_trip
     # The dependencies' reads are done: end that transaction so the pooled connection is not
     # held while the body streams in (100 slow uploads would otherwise queue on a pool of 20).
     # expire_on_commit=False keeps `user` and `trip` loaded; register_upload checks out anew.
@@ -71,12 +72,13 @@ async def upload_gpx(
             staged=staged,
             max_active=settings.max_pending_jobs_per_user,
             request_id=getattr(request.state, "request_id", None),
+            prepare=dispatcher.assign,
         )
     except Exception:
         metrics.record_upload(mode="none", result="rejected")
         raise
     if created:
-        await request.app.state.dispatcher.schedule(row, background)
+        await dispatcher.schedule(row, background, assigned=True)
     metrics.record_upload(mode=row.processing_mode, result="accepted" if created else "duplicate")
     body = UploadOut(
         gpx_file_id=row.id,

@@ -85,8 +85,16 @@ class Dispatcher:
         log.warning("celery_unavailable_fallback_in_process", gpx_file_id=str(row.id))
         return None
 
-    async def schedule(self, row: GPXFile, background: BackgroundRunner | None = None) -> Mode:
-        """Schedule a new or stuck job. Updates `row` with the mode and task id."""
+    async def schedule(
+        self, row: GPXFile, background: BackgroundRunner | None = None, *, assigned: bool = False
+    ) -> Mode:
+        """Schedule a new or stuck job. Updates `row` with the mode and task id.
+
+        assigned=True: a new job whose row was committed after assign(); publish it with its
+        stored task id (a failed publish stores it as background and runs it here).
+        """
+        if assigned:
+            return await self._start_assigned(row, background)
         mode = self.choose_mode(row)
         tried_celery = mode == "celery"
         task_id = await self._try_celery(row) if tried_celery else None
@@ -95,12 +103,40 @@ class Dispatcher:
             # A new row is stored as background without a task id: skip a transaction then.
             if tried_celery or row.processing_mode not in (None, mode) or row.celery_task_id:
                 await self._set_mode(row.id, mode, None)
-            if background is not None:
-                background.add_task(self.run_in_process, row.id)
-            else:
-                self._spawn(row.id)
+            self._run_here(row.id, background)
         row.processing_mode, row.celery_task_id = mode, task_id
         return mode
+
+    def assign(self, row: GPXFile) -> None:
+        """Before a new job's INSERT: store Celery's mode and a fresh task id with the row.
+
+        The upload's one transaction then carries the routing, and schedule(assigned=True)
+        only publishes (after the commit: a worker never sees a task whose row is not there).
+        """
+        if self.choose_mode(row) == "celery":
+            row.processing_mode, row.celery_task_id = "celery", str(uuid.uuid4())
+
+    async def _start_assigned(self, row: GPXFile, background: BackgroundRunner | None) -> Mode:
+        if row.processing_mode == "celery" and row.celery_task_id and self.publisher is not None:
+            ok = await self.publisher.publish(
+                gpx_file_id=str(row.id),
+                trip_id=str(row.trip_id),
+                request_id=row.request_id,
+                task_id=row.celery_task_id,
+            )
+            if ok:
+                return "celery"
+            log.warning("celery_unavailable_fallback_in_process", gpx_file_id=str(row.id))
+            await self._set_mode(row.id, "background", None)
+        self._run_here(row.id, background)
+        row.processing_mode, row.celery_task_id = "background", None
+        return "background"
+
+    def _run_here(self, file_id: uuid.UUID, background: BackgroundRunner | None) -> None:
+        if background is not None:
+            background.add_task(self.run_in_process, file_id)
+        else:
+            self._spawn(file_id)
 
     async def run_in_process(self, file_id: uuid.UUID) -> None:
         """Run one job in this process once a slot (GPX_IN_PROCESS_CONCURRENCY) is free."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +68,28 @@ async def count_active(session: AsyncSession, *, owner: User) -> int:
     return int(total or 0)
 
 
+async def duplicate_and_active(
+    session: AsyncSession, *, owner: User, trip: Trip, sha256: str
+) -> tuple[GPXFile | None, int]:
+    """find_duplicate and count_active in one round trip."""
+    active = (
+        select(func.count())
+        .select_from(GPXFile)
+        .where(GPXFile.owner_id == owner.id, GPXFile.processing_status.in_(ACTIVE_STATUSES))
+        .scalar_subquery()
+    )
+    one = select(literal(1).label("one")).subquery()
+    row = (
+        await session.execute(
+            select(active, GPXFile)
+            .select_from(one)
+            .outerjoin(GPXFile, and_(GPXFile.trip_id == trip.id, GPXFile.sha256 == sha256))
+        )
+    ).first()
+    assert row is not None  # one row from the one-row subquery, joined or not
+    return row[1], int(row[0] or 0)
+
+
 async def register_upload(
     session: AsyncSession,
     storage: Storage,
@@ -76,18 +99,22 @@ async def register_upload(
     staged: StagedUpload,
     max_active: int,
     request_id: str | None = None,
+    prepare: Callable[[GPXFile], None] | None = None,
 ) -> tuple[GPXFile, bool]:
     """Store the original and create its pending job. Returns (file, created).
 
     The same bytes uploaded again to the same trip return the existing file (created=False).
     Whatever fails, the temp file is removed: nothing half-written stays behind.
+    `prepare` may set fields of the new row before its INSERT (the dispatcher's routing).
     """
     try:
         check_looks_like_gpx(staged.filename, staged.head)
-        existing = await find_duplicate(session, trip=trip, sha256=staged.sha256)
+        existing, active = await duplicate_and_active(
+            session, owner=owner, trip=trip, sha256=staged.sha256
+        )
         if existing is not None:
             return existing, False
-        if await count_active(session, owner=owner) >= max_active:
+        if active >= max_active:
             raise TooManyPendingError(max_active)
         now = utcnow()
         key = original_key(
@@ -111,6 +138,8 @@ async def register_upload(
             created_at=now,
             updated_at=now,
         )
+        if prepare is not None:
+            prepare(row)
         session.add(row)
         try:
             await session.commit()
