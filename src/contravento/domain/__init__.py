@@ -9,6 +9,7 @@ from .errors import (
     GPXNoTrackpointsError,
     GPXTooManyPointsError,
     GPXUnsafeXMLError,
+    ProcessingCancelled,
 )
 from .glitches import remove_glitches
 from .gpx import parse_gpx
@@ -28,6 +29,7 @@ __all__ = [
     "GPXTooManyPointsError",
     "GPXUnsafeXMLError",
     "ParsedTrack",
+    "ProcessingCancelled",
     "RouteStats",
     "Segment",
     "SimplifiedTrack",

@@ -43,9 +43,13 @@ class GPXInvalidCoordinatesError(GPXError):
 class GPXUnsafeXMLError(GPXError):
     code = "GPX_UNSAFE_XML"
     message = (
-        "El archivo contiene construcciones XML no permitidas (DTD, entidades o "
-        "anidamiento excesivo) y se ha rechazado por seguridad."
+        "El archivo contiene construcciones XML no permitidas (DTD, entidades, anidamiento "
+        "excesivo o miles de elementos ajenos a GPX) y se ha rechazado por seguridad."
     )
+
+
+class ProcessingCancelled(Exception):
+    """The caller asked to stop (a time limit): not a property of the file."""
 
 
 class GPXTooManyPointsError(GPXError):

@@ -21,29 +21,63 @@ DEFAULT_MAX_SPEED_KMH = 150.0
 _PASSES = 5
 
 
-def _seconds(segment: Segment) -> np.ndarray:
-    return segment.time.astype("datetime64[ms]").astype(np.int64) / 1000.0
+def _inversion_drops(t: np.ndarray) -> np.ndarray:
+    """For each pair that runs backwards in time, which side is the odd one out.
+
+    A point later than its successor but consistent with its predecessor is a spike into the
+    future (drop it); otherwise the successor is a dip into the past (drop that); when neither
+    reading holds, both go.
+    """
+    drop = np.zeros(len(t), dtype=bool)
+    inv = np.flatnonzero(np.diff(t) < 0)
+    if inv.size == 0:
+        return drop
+    prev = np.concatenate(([-np.inf], t[:-1]))
+    after_next = np.concatenate((t[2:], [np.inf, np.inf]))
+    spike = t[inv + 1] >= prev[inv]
+    drop[inv[spike]] = True
+    rest = inv[~spike]
+    dip = t[rest] <= after_next[rest]
+    drop[rest[dip] + 1] = True
+    drop[rest[~dip]] = True
+    drop[rest[~dip] + 1] = True
+    return drop
 
 
-def _monotonic_mask(segment: Segment) -> np.ndarray:
+def _time_order_mask(segment: Segment) -> np.ndarray:
+    """Drop the timed points that break the order of time; untimed points are left alone."""
     keep = np.ones(len(segment), dtype=bool)
-    known = ~np.isnat(segment.time)
-    if known.sum() < 2:
+    index = segment.timed_index()
+    if len(index) < 2:
         return keep
-    t = np.where(known, _seconds(segment), -np.inf)
-    running = np.maximum.accumulate(t)
-    # drop a timed point that is earlier than some timed point before it
-    previous_max = np.concatenate(([-np.inf], running[:-1]))
-    keep[known & (t < previous_max)] = False
+    t = segment.seconds()[index]
+    alive = np.ones(len(index), dtype=bool)
+    for _ in range(_PASSES):
+        position = np.flatnonzero(alive)
+        drop = _inversion_drops(t[position])
+        if not drop.any():
+            break
+        alive[position[drop]] = False
+    position = np.flatnonzero(alive)  # what is still out of order after the passes
+    running = np.maximum.accumulate(t[position])
+    late = t[position] < np.concatenate(([-np.inf], running[:-1]))
+    alive[position[late]] = False
+    keep[index[~alive]] = False
     return keep
 
 
 def _spike_mask(segment: Segment, max_speed_ms: float) -> np.ndarray:
-    n = len(segment)
-    keep = np.ones(n, dtype=bool)
-    if n < 3 or np.isnat(segment.time).any():
+    """Spikes among the timed points (a point without time cannot be judged by speed)."""
+    keep = np.ones(len(segment), dtype=bool)
+    index = segment.timed_index()
+    if len(index) < len(segment):
+        if len(index) >= 3:
+            keep[index] = _spike_mask(segment.take(index), max_speed_ms)
         return keep
-    t = _seconds(segment)
+    n = len(segment)
+    if n < 3:
+        return keep
+    t = segment.seconds()
     d = step_distances_m(segment.lat, segment.lon)
     dt = np.diff(t)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -63,7 +97,7 @@ def remove_glitches(
     cleaned: list[Segment] = []
     removed = 0
     for segment in track.segments:
-        current = segment.take(_monotonic_mask(segment))
+        current = segment.take(_time_order_mask(segment))
         for _ in range(_PASSES):
             mask = _spike_mask(current, max_speed_ms)
             if mask.all() or not mask.any():

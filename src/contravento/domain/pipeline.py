@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
@@ -25,9 +26,14 @@ def summarize(
     stop_speed_kmh: float = DEFAULT_STOP_SPEED_KMH,
     max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
     max_points: int = DEFAULT_MAX_POINTS,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrackSummary:
-    """parse -> remove glitches -> statistics -> Douglas-Peucker. Raises only GPXError."""
-    parsed = parse_gpx(data, max_points=max_points)
+    """parse -> remove glitches -> statistics -> Douglas-Peucker.
+
+    Raises only GPXError, or ProcessingCancelled once ``should_stop()`` turns true (checked
+    while parsing, the only step whose time grows past milliseconds).
+    """
+    parsed = parse_gpx(data, max_points=max_points, should_stop=should_stop)
     clean, removed = remove_glitches(parsed, max_speed_kmh=max_speed_kmh)
     stats = compute_stats(
         clean,

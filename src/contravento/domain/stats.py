@@ -90,10 +90,6 @@ class _SegmentFigures:
     max_speed_ms: float | None = None
 
 
-def _seconds(segment: Segment) -> FloatArray:
-    return segment.time.astype("datetime64[ms]").astype(np.int64) / 1000.0
-
-
 def _moving_mask(segment: Segment, t: FloatArray, window_s: float, stop_ms: float) -> np.ndarray:
     half = window_s / 2.0
     start = np.searchsorted(t, t[:-1] - half, side="left")
@@ -130,9 +126,13 @@ def _segment_figures(
     dz = np.diff(ele)
     d3 = np.where(np.isnan(dz), d, np.sqrt(d * d + np.nan_to_num(dz) ** 2))
     figures.distance_3d_m = float(d3.sum())
-    if np.isnat(segment.time).any():
+    index = segment.timed_index()
+    if len(index) < 2:
         return figures
-    t = _seconds(segment)
+    if len(index) < len(segment):  # some points lack a time: time figures on the timed ones
+        segment, ele = segment.take(index), ele[index]
+        d, dz = step_distances_m(segment.lat, segment.lon), np.diff(ele)
+    t = segment.seconds()
     dt = np.diff(t)
     moving = _moving_mask(segment, t, window_s, stop_ms) & (dt > 0)
     figures.moving_time_s = float(dt[moving].sum())
@@ -198,7 +198,7 @@ def compute_stats(
         distance_3d += fig.distance_3d_m
         moving_time += fig.moving_time_s
         moving_distance += fig.moving_distance_m
-        if len(segment) >= 2 and not np.isnat(segment.time).any():
+        if len(segment.timed_index()) >= 2:
             timed = True
         if fig.max_speed_ms is not None:
             max_speed = max(max_speed or 0.0, fig.max_speed_ms)

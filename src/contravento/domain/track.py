@@ -31,6 +31,17 @@ class Segment:
     def has_time(self) -> bool:
         return bool(len(self)) and bool((~np.isnat(self.time)).any())
 
+    def seconds(self) -> FloatArray:
+        """Times as float seconds since the epoch; NaN where the point has no time."""
+        out: FloatArray = self.time.astype("datetime64[ms]").astype(np.int64) / 1000.0
+        out[np.isnat(self.time)] = np.nan
+        return out
+
+    def timed_index(self) -> IntArray:
+        """Indices of the points that carry a time."""
+        index: IntArray = np.flatnonzero(~np.isnat(self.time))
+        return index
+
     @property
     def has_elevation(self) -> bool:
         return bool(len(self)) and bool((~np.isnan(self.ele)).any())
