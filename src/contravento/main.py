@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(routes_health.router, responses=error_responses(503))
     app.include_router(routes_auth.router, responses=error_responses(400, 401, 409, 422, 503))
-    app.include_router(routes_trips.router, responses=error_responses(400, 401, 404, 422, 503))
+    app.include_router(routes_trips.router, responses=error_responses(400, 401, 404, 409, 422, 503))
     gpx_errors = error_responses(400, 401, 404, 409, 413, 415, 422, 429, 503)
     app.include_router(routes_gpx.router, responses=gpx_errors)
     install_web(app)  # last: `/` and `/static` shadow no API route

@@ -228,3 +228,14 @@ async def test_delete_single_file(api: Api) -> None:
     assert (await api.client.delete(f"/gpx/{file_id}", headers=headers)).status_code == 204
     assert (await api.client.get(f"/gpx/{file_id}/status", headers=headers)).status_code == 404
     assert [p for p in api.settings.storage_dir.rglob("*.gpx")] == []
+
+
+async def test_nul_characters_are_a_422_not_a_5xx(api: Api) -> None:
+    headers = await api.signup()
+    r = await api.client.post("/trips", json={"title": "a\u0000b"}, headers=headers)
+    assert_error(r, 422, "VALIDATION_ERROR")
+    trip_id = await api.trip(headers)
+    r = await api.client.patch(
+        f"/trips/{trip_id}", json={"description": "x\u0000"}, headers=headers
+    )
+    assert_error(r, 422, "VALIDATION_ERROR")

@@ -270,3 +270,17 @@ def test_soft_time_limit_marks_the_job_failed(stack: Stack) -> None:
     assert status["processing_status"] == "failed", status
     assert status["error_code"] == "GPX_PROCESSING_TIMEOUT"
     assert "tardó demasiado" in status["error_message"]
+
+
+def test_unexpected_error_fails_at_once_and_never_loops(stack: Stack) -> None:
+    worker = stack.start_worker("w1")
+    client = stack.start_api()
+    headers = client.signup()
+    trip = client.trip(headers)
+    (stack.fault_dir / trip).write_text("crash")
+    r = client.upload(headers, trip, sample(BIG))
+    status = client.wait_done(headers, r.json()["gpx_file_id"])
+    assert status["processing_status"] == "failed", status
+    assert status["error_code"] == "GPX_PROCESSING_ERROR" and status["attempts"] == 1
+    assert "error interno" in status["error_message"]
+    assert "task_retry_scheduled" not in worker.output()

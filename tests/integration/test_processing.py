@@ -59,6 +59,7 @@ async def test_reprocessing_is_idempotent(api: Api) -> None:
         process_gpx_file(api.app.state.ctx, file_id),
         return_exceptions=True,
     )
+    assert not [x for x in results if isinstance(x, BaseException)], results
     assert any(getattr(x, "outcome", None) == "completed" for x in results), results
     assert await _rows(api, file_id) == first
     async with api.app.state.ctx.sessions() as session:
@@ -99,3 +100,35 @@ async def test_missing_original_fails_with_spanish_message(api: Api) -> None:
 async def test_unknown_id_is_dropped(api: Api) -> None:
     result = await process_gpx_file(api.app.state.ctx, uuid.uuid4())
     assert result.outcome == "missing"
+
+
+async def test_tens_of_thousands_of_segments_are_stored(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    segs = "".join(f'<trkseg><trkpt lat="40.{i:06d}" lon="-3.7"/></trkseg>' for i in range(40_000))
+    data = f'<gpx version="1.1"><trk>{segs}</trk></gpx>'.encode()
+    r = await api.upload(headers, trip_id, data)
+    status = await api.wait_done(headers, r.json()["gpx_file_id"], timeout=120)
+    assert status["processing_status"] == "completed", status
+    assert status["stats"]["segment_count"] == 40_000
+
+
+async def test_attempts_are_capped_whoever_redelivers(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    async with api.app.state.ctx.sessions() as session, session.begin():
+        await session.execute(
+            update(GPXFile)
+            .where(GPXFile.id == file_id)
+            .values(processing_status="processing", attempts=api.settings.max_attempts)
+        )
+    result = await process_gpx_file(api.app.state.ctx, file_id)  # one more redelivery
+    assert result.outcome == "skipped"
+    status = await api.wait_done(headers, str(file_id))
+    assert (
+        status["processing_status"] == "failed" and status["error_code"] == "GPX_PROCESSING_FAILED"
+    )
+    assert status["attempts"] == api.settings.max_attempts

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ServiceError
+from ..services.transient import is_transient
 
 log = structlog.get_logger("contravento.api")
 
@@ -33,20 +33,6 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 
 def _field_path(loc: tuple[object, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    """The database (or another dependency) is down or restarting: a 503, not a 500."""
-    seen: BaseException | None = exc
-    for _ in range(5):  # the cause chain: SQLAlchemy wraps the driver's error
-        if seen is None:
-            return False
-        if isinstance(seen, DBAPIError | OSError | TimeoutError | asyncpg.PostgresConnectionError):
-            return True
-        if isinstance(seen, asyncpg.CannotConnectNowError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -85,7 +71,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _is_unavailable(exc):
+        if isinstance(exc, IntegrityError):  # a concurrent change won: e.g. the trip was deleted
+            return JSONResponse(
+                error_body("CONFLICT", "Otro cambio se ha cruzado con esta petición. Repítela."),
+                409,
+            )
+        if isinstance(exc, DataError):
+            return JSONResponse(
+                error_body("VALIDATION_ERROR", "Datos no válidos: un valor no se puede guardar."),
+                422,
+            )
+        if is_transient(exc):
             log.error("dependency_unavailable", path=request.url.path, error=repr(exc)[:200])
             return JSONResponse(
                 error_body(

@@ -13,7 +13,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -119,7 +118,7 @@ class Trackpoint(Base):
         ForeignKey("gpx_files.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    segment: Mapped[int] = mapped_column(SmallInteger)
+    segment: Mapped[int] = mapped_column(Integer)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     ele: Mapped[float | None] = mapped_column(Float)

@@ -5,11 +5,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from .common import Text
+
 
 class RegisterIn(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=128)
-    display_name: str = Field(min_length=1, max_length=100)
+    password: Text = Field(min_length=8, max_length=128)
+    display_name: Text = Field(min_length=1, max_length=100)
 
 
 class LoginIn(BaseModel):

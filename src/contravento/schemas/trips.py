@@ -5,15 +5,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .common import Text
+
 
 class TripIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
+    title: Text = Field(min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5000)
 
 
 class TripPatch(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
+    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5000)
 
 
 class TripOut(BaseModel):

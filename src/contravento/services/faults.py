@@ -2,8 +2,8 @@
 
 Active only when APP_ENV=testing. A file FAULT_DIR/<gpx_file_id or trip_id> holding an
 integer N makes the next N processing attempts of that file fail with a transient error;
-PROCESSING_DELAY_S makes every attempt pause first, so a test can kill a process while a job
-is in flight.
+"crash" makes every attempt fail with an unexpected error. PROCESSING_DELAY_S makes every
+attempt pause first, so a test can kill a process while a job is in flight.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ async def maybe_inject_fault(settings: Settings, *keys: str) -> None:
     path = next((Path(fault_dir) / k for k in keys if (Path(fault_dir) / k).is_file()), None)
     if path is None:
         return
+    if path.read_text().strip() == "crash":
+        raise RuntimeError("injected non-transient crash")
     try:
         remaining = int(path.read_text().strip() or "0")
     except (OSError, ValueError):

@@ -10,6 +10,7 @@ Running it twice leaves the same rows as running it once.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,27 +18,20 @@ from typing import Literal
 
 import structlog
 from sqlalchemy import delete
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from ..db.models import GPXFile, RouteStatsRow
 from ..db.trackpoints import replace_trackpoints
 from ..db.types import utcnow
-from ..domain import GPXError, TrackSummary, summarize
+from ..domain import GPXError, ProcessingCancelled, TrackSummary, summarize
 from .context import AppContext
 from .errors import StorageMissingError, TransientProcessingError
 from .faults import maybe_inject_fault
+from .transient import is_transient
 
 log = structlog.get_logger("contravento.processing")
 
 Outcome = Literal["completed", "failed", "skipped", "missing"]
-TRANSIENT_DB_ERRORS = (
-    OperationalError,
-    SAInterfaceError,
-    DBAPIError,
-    ConnectionError,
-    TimeoutError,
-)
+ACTIVE = ("pending", "processing")
 
 EXHAUSTED_CODE = "GPX_PROCESSING_FAILED"
 EXHAUSTED_MESSAGE = (
@@ -46,6 +40,11 @@ EXHAUSTED_MESSAGE = (
 )
 TIMEOUT_CODE = "GPX_PROCESSING_TIMEOUT"
 TIMEOUT_MESSAGE = "El procesamiento del archivo tardó demasiado y se ha cancelado."
+INTERNAL_CODE = "GPX_PROCESSING_ERROR"
+INTERNAL_MESSAGE = (
+    "No se pudo procesar el archivo por un error interno. Lo revisaremos; "
+    "puedes descargar el original o volver a subirlo más tarde."
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,14 @@ async def _claim(ctx: AppContext, file_id: uuid.UUID, worker: str | None) -> GPX
         )
         if row is None:
             return None
-        if row.processing_status not in ("pending", "processing"):
+        if row.processing_status not in ACTIVE:
+            return row
+        if row.attempts >= ctx.settings.max_attempts:  # crashes and redeliveries count too
+            row.processing_status = "failed"
+            row.error_code, row.error_message = EXHAUSTED_CODE, EXHAUSTED_MESSAGE
+            row.finished_at = utcnow()
+            await session.commit()
+            log.error("job_attempts_exhausted", gpx_file_id=str(file_id), attempts=row.attempts)
             return row
         row.processing_status = "processing"
         row.attempts += 1
@@ -109,9 +115,10 @@ async def _finish(ctx: AppContext, file_id: uuid.UUID, summary: TrackSummary) ->
 
 
 async def mark_failed(ctx: AppContext, file_id: uuid.UUID, code: str, message: str) -> None:
+    """Fail an active job. A job that another run completed meanwhile stays completed."""
     async with ctx.sessions() as session, session.begin():
         row = await session.get(GPXFile, file_id)
-        if row is None:
+        if row is None or row.processing_status == "completed":
             return
         row.processing_status = "failed"
         row.error_code = code
@@ -125,6 +132,8 @@ async def release_for_retry(ctx: AppContext, file_id: uuid.UUID) -> str:
         row = await session.get(GPXFile, file_id)
         if row is None:
             return "missing"
+        if row.processing_status != "processing":  # another run finished it meanwhile
+            return row.processing_status
         if row.attempts >= ctx.settings.max_attempts:
             row.processing_status = "failed"
             row.error_code, row.error_message = EXHAUSTED_CODE, EXHAUSTED_MESSAGE
@@ -141,7 +150,7 @@ def _read_original(ctx: AppContext, key: str) -> bytes:
         raise StorageMissingError(key) from exc
 
 
-def _run_domain(ctx: AppContext, data: bytes) -> TrackSummary:
+def _run_domain(ctx: AppContext, data: bytes, cancel: threading.Event) -> TrackSummary:
     settings = ctx.settings
     return summarize(
         data,
@@ -149,6 +158,7 @@ def _run_domain(ctx: AppContext, data: bytes) -> TrackSummary:
         stop_speed_kmh=settings.gpx_stop_speed_kmh,
         max_speed_kmh=settings.gpx_max_speed_kmh,
         max_points=settings.gpx_max_points,
+        should_stop=cancel.is_set,
     )
 
 
@@ -159,20 +169,26 @@ async def process_gpx_file(
     started = time.perf_counter()
     try:
         row = await _claim(ctx, gpx_file_id, worker)
-    except TRANSIENT_DB_ERRORS as exc:
-        raise TransientProcessingError(f"database unavailable: {exc}") from exc
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientProcessingError(f"database unavailable: {exc}") from exc
+        raise
     if row is None:
         log.warning("job_missing", gpx_file_id=str(gpx_file_id))
         return JobResult("missing")
     if row.processing_status != "processing":
         return JobResult("skipped", attempts=row.attempts)
     bound = log.bind(gpx_file_id=str(gpx_file_id), trip_id=str(row.trip_id), attempt=row.attempts)
+    cancel = threading.Event()  # set when this coroutine is cancelled (soft time limit)
     try:
         await maybe_inject_fault(ctx.settings, str(gpx_file_id), str(row.trip_id))
         data = await asyncio.to_thread(_read_original, ctx, row.storage_key)
-        summary = await asyncio.to_thread(_run_domain, ctx, data)
+        summary = await asyncio.to_thread(_run_domain, ctx, data, cancel)
         del data
         found = await _finish(ctx, gpx_file_id, summary)
+    except asyncio.CancelledError:
+        cancel.set()  # the parsing thread stops at its next check instead of running on
+        raise
     except GPXError as exc:
         await mark_failed(ctx, gpx_file_id, exc.code, exc.message)
         bound.info("job_failed", error_code=exc.code, detail=exc.detail)
@@ -181,10 +197,17 @@ async def process_gpx_file(
         await mark_failed(ctx, gpx_file_id, exc.code, exc.message)
         bound.error("job_original_missing", storage_key=row.storage_key)
         return _result("failed", row.attempts, started, exc.code)
-    except TRANSIENT_DB_ERRORS as exc:
-        raise TransientProcessingError(f"database error: {exc}") from exc
-    except OSError as exc:
-        raise TransientProcessingError(f"storage error: {exc}") from exc
+    except ProcessingCancelled:
+        raise asyncio.CancelledError() from None
+    except TransientProcessingError:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientProcessingError(f"database or storage error: {exc!r}") from exc
+        # the same input would fail the same way again: fail now, never loop
+        bound.exception("job_crashed")
+        await mark_failed(ctx, gpx_file_id, INTERNAL_CODE, INTERNAL_MESSAGE)
+        return _result("failed", row.attempts, started, INTERNAL_CODE)
     if not found:
         return _result("missing", row.attempts, started)
     result = _result("completed", row.attempts, started)
@@ -208,10 +231,13 @@ async def run_in_process(
         log.warning("job_transient_error", gpx_file_id=str(gpx_file_id), error=str(exc))
         try:
             status = await release_for_retry(ctx, gpx_file_id)
-        except TRANSIENT_DB_ERRORS:
+        except Exception:  # the database itself may be what is down
             status = "processing"  # the reconciler will find it after the timeout
         return JobResult("failed" if status == "failed" else "skipped")
     except Exception:  # never let a background job kill the process silently
         log.exception("job_crashed", gpx_file_id=str(gpx_file_id))
-        await mark_failed(ctx, gpx_file_id, EXHAUSTED_CODE, EXHAUSTED_MESSAGE)
-        return JobResult("failed", error_code=EXHAUSTED_CODE)
+        try:
+            await mark_failed(ctx, gpx_file_id, INTERNAL_CODE, INTERNAL_MESSAGE)
+        except Exception:
+            log.exception("job_mark_failed_failed", gpx_file_id=str(gpx_file_id))
+        return JobResult("failed", error_code=INTERNAL_CODE)

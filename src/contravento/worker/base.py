@@ -1,20 +1,20 @@
 """DatabaseTask: each worker process owns one event loop, one engine and its pool.
 
 They are created lazily in the child after fork (a pool shared across fork corrupts
-connections), sized by WORKER_DB_POOL_SIZE, and disposed when the child exits.
+connections), sized by WORKER_DB_POOL_SIZE, and disposed when the child exits. A task gets its
+sessions from `self.ctx.sessions()`, each opened in an `async with` by the service it calls
+(one per unit of work), so every session is closed whatever happens, on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from celery import Task
 from celery.signals import worker_process_shutdown
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import get_settings
 from ..services.context import AppContext
@@ -62,8 +62,3 @@ class DatabaseTask(Task):  # type: ignore[misc]
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.ctx.sessions() as session:
-            yield session

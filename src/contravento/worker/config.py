@@ -6,11 +6,16 @@ from typing import Any
 
 from ..config import Settings
 
-MAX_RETRIES = 3
+
+def max_retries(settings: Settings) -> int:
+    """Retries after the first try: MAX_ATTEMPTS (default 4) tries in all, one cap for both
+    the Celery retries and the claim, which also counts redeliveries after a crash."""
+    return max(settings.max_attempts - 1, 0)
 
 
 def max_countdown_s(settings: Settings) -> float:
-    return float(settings.retry_base_s * 2.0 ** (MAX_RETRIES - 1) + settings.retry_jitter_s)
+    retries = max(max_retries(settings), 1)
+    return float(settings.retry_base_s * 2.0 ** (retries - 1) + settings.retry_jitter_s)
 
 
 def visibility_timeout_s(settings: Settings) -> int:

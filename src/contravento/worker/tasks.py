@@ -13,6 +13,8 @@ from ..services.errors import TransientProcessingError
 from ..services.processing import (
     EXHAUSTED_CODE,
     EXHAUSTED_MESSAGE,
+    INTERNAL_CODE,
+    INTERNAL_MESSAGE,
     TIMEOUT_CODE,
     TIMEOUT_MESSAGE,
     mark_failed,
@@ -22,7 +24,7 @@ from ..services.processing import (
 from . import signals  # noqa: F401  (structured logging hooks)
 from .app import TASK_NAME, app
 from .base import DatabaseTask
-from .config import MAX_RETRIES
+from .config import max_retries
 
 log = structlog.get_logger("contravento.worker")
 
@@ -32,7 +34,7 @@ def retry_countdown(retries_done: int, *, base_s: float, jitter_s: float) -> flo
     return float(base_s * 2.0**retries_done + random.uniform(0.0, jitter_s))
 
 
-@app.task(bind=True, base=DatabaseTask, name=TASK_NAME, max_retries=MAX_RETRIES, acks_late=True)
+@app.task(bind=True, base=DatabaseTask, name=TASK_NAME, max_retries=None, acks_late=True)
 def process_gpx_file_async(
     self: DatabaseTask, gpx_file_id: str, trip_id: str | None = None, request_id: str | None = None
 ) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def process_gpx_file_async(
         result = self.run_async(process_gpx_file(self.ctx, file_id, worker=self.request.hostname))
     except TransientProcessingError as exc:
         done = int(self.request.retries)
-        if done >= MAX_RETRIES:
+        if done >= max_retries(settings):
             self.run_async(mark_failed(self.ctx, file_id, EXHAUSTED_CODE, EXHAUSTED_MESSAGE))
             log.error("task_retries_exhausted", error=str(exc))
             return {"outcome": "failed", "error_code": EXHAUSTED_CODE}
@@ -66,6 +68,13 @@ def process_gpx_file_async(
         self.run_async(mark_failed(self.ctx, file_id, TIMEOUT_CODE, TIMEOUT_MESSAGE))
         log.error("task_soft_time_limit")
         return {"outcome": "failed", "error_code": TIMEOUT_CODE}
+    except Exception:  # not transient, not the file's fault: fail the job, never loop on it
+        log.exception("task_crashed")
+        try:
+            self.run_async(mark_failed(self.ctx, file_id, INTERNAL_CODE, INTERNAL_MESSAGE))
+        except Exception:
+            log.exception("task_mark_failed_failed")
+        return {"outcome": "failed", "error_code": INTERNAL_CODE}
     return {
         "outcome": result.outcome,
         "attempts": result.attempts,
@@ -74,6 +83,6 @@ def process_gpx_file_async(
 
 
 async def _back_to_pending(task: DatabaseTask, file_id: uuid.UUID) -> None:
-    # attempts are capped by Celery's retry count here, not by MAX_ATTEMPTS of the
-    # in-process runner; release_for_retry only fails the row if that cap is also reached.
+    # the row waits as pending for its countdown; if redeliveries after crashes have already
+    # used up MAX_ATTEMPTS, release_for_retry fails it and the retry will find nothing to do
     await release_for_retry(task.ctx, file_id)
