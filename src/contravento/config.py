@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     gpx_max_speed_kmh: float = 150.0
     gpx_max_points: int = 1_000_000
     max_pending_jobs_per_user: int = 20
+    upload_idle_timeout_s: float = 60.0  # a client that stops sending mid-upload is dropped
     # in-process jobs the API runs at once; more would fight the event loop for the GIL
     gpx_in_process_concurrency: int = Field(default=1, ge=1)
 
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
 
     ready_timeout_s: float = 2.0  # bound of each /ready and /metrics dependency check
     worker_ping_timeout_s: float = 1.0  # worker broadcast: how long to wait for replies
+    worker_ping_cache_s: float = 5.0  # /ready and /metrics share one broadcast per window
     metrics_window_s: float = 900.0  # jobs finished in this window feed the rate metrics
     metrics_token: str = ""  # if set, GET /metrics needs "Authorization: Bearer <token>"
 

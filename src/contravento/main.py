@@ -46,6 +46,7 @@ def _make_broker_probe(settings: Settings) -> BrokerProbe | None:
         queue=settings.celery_queue,
         timeout=settings.ready_timeout_s,
         ping_timeout=settings.worker_ping_timeout_s,
+        cache_s=settings.worker_ping_cache_s,
         celery_app=celery_app,
     )
 
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_health.router, responses=error_responses(503))
     app.include_router(routes_auth.router, responses=error_responses(400, 401, 409, 422, 503))
     app.include_router(routes_trips.router, responses=error_responses(400, 401, 404, 409, 422, 503))
-    gpx_errors = error_responses(400, 401, 404, 409, 413, 415, 422, 429, 503)
+    gpx_errors = error_responses(400, 401, 404, 408, 409, 413, 415, 422, 429, 503)
     app.include_router(routes_gpx.router, responses=gpx_errors)
     install_web(app)  # last: `/` and `/static` shadow no API route
     return app

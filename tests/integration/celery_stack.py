@@ -48,6 +48,7 @@ class Stack:
             "retry_jitter_s": 0.2,
             "fault_dir": self.fault_dir,
             "reconcile_interval_s": 0,
+            "worker_ping_cache_s": 0,  # tests watch workers come and go
         }
         values.update(overrides)
         self.env = service_env(**values)

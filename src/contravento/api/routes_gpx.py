@@ -63,6 +63,7 @@ async def upload_gpx(
             ctx.storage,
             limit=settings.max_upload_bytes,
             limit_mb=settings.gpx_max_upload_mb,
+            idle_timeout_s=settings.upload_idle_timeout_s,
         )
         row, created = await uploads.register_upload(
             session,

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import uuid
+from collections.abc import AsyncIterator
 from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from ..services.errors import InvalidUploadError, UploadIncompleteError, UploadTooLargeError
+from ..services.errors import (
+    InvalidUploadError,
+    UploadIncompleteError,
+    UploadStalledError,
+    UploadTooLargeError,
+)
 from ..services.uploads import StagedUpload, safe_filename
 from ..storage import Storage
 
@@ -93,8 +100,34 @@ class _FilePart:
         self.ended = True
 
 
+def _flush_to_disk(part: _FilePart, out: IO[bytes]) -> None:
+    """Write what is buffered and fsync: the original must survive a crash once we answer."""
+    part.flush()
+    out.flush()
+    os.fsync(out.fileno())
+
+
+async def _chunks(request: Request, idle_timeout_s: float) -> AsyncIterator[bytes]:
+    """The body's chunks; a client that sends nothing for `idle_timeout_s` is given up on."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout_s):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise UploadStalledError() from exc
+        yield chunk
+
+
 async def stage_upload(
-    request: Request, storage: Storage, *, limit: int, limit_mb: float
+    request: Request,
+    storage: Storage,
+    *,
+    limit: int,
+    limit_mb: float,
+    idle_timeout_s: float = 60.0,
 ) -> StagedUpload:
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -119,7 +152,7 @@ async def stage_upload(
             }  # fmt: skip
             parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
             received = 0
-            async for chunk in request.stream():
+            async for chunk in _chunks(request, idle_timeout_s):
                 received += len(chunk)
                 if received > limit + MULTIPART_OVERHEAD:
                     raise UploadTooLargeError(limit_mb)
@@ -127,8 +160,7 @@ async def stage_upload(
                 if part.pending_bytes >= FLUSH_BYTES:
                     await asyncio.to_thread(part.flush)
             parser.finalize()
-            if part.pending_bytes:
-                await asyncio.to_thread(part.flush)
+            await asyncio.to_thread(_flush_to_disk, part, out)
         if not part.ended:  # the closing boundary never came: a cut-off body
             raise UploadIncompleteError()
         if not part.seen or part.filename is None:

@@ -21,6 +21,7 @@ _DESCRIPTIONS = {
     400: "Petición no válida",
     401: "Sin sesión o token inválido",
     404: "No encontrado (o de otro usuario)",
+    408: "La subida se detuvo (sin datos durante UPLOAD_IDLE_TIMEOUT_S)",
     409: "Conflicto",
     413: "Archivo demasiado grande",
     415: "Tipo de archivo no admitido",

@@ -93,6 +93,15 @@ class UploadIncompleteError(ServiceError):
     status_code = 400
 
 
+class UploadStalledError(ServiceError):
+    code = "UPLOAD_TIMEOUT"
+    message = (
+        "La subida se detuvo: no llegaron datos durante demasiado tiempo. "
+        "Comprueba tu conexión y vuelve a intentarlo."
+    )
+    status_code = 408
+
+
 class StorageMissingError(Exception):
     """The original of a job is not in storage: permanent, the job fails."""
 

@@ -64,7 +64,10 @@ class BrokerProbe:
     timeout: float
     ping_timeout: float
     celery_app: Celery | None = None
+    cache_s: float = 5.0  # the worker broadcast is shared by the requests of this window
     _client: aioredis.Redis | None = field(default=None, repr=False)
+    _workers: tuple[float, list[str] | BaseException] | None = field(default=None, repr=False)
+    _workers_lock: asyncio.Lock | None = field(default=None, repr=False)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -117,11 +120,30 @@ class BrokerProbe:
         )
 
     async def live_workers(self) -> list[str]:
-        """Workers consuming our queue that answer within WORKER_PING_TIMEOUT_S."""
+        """Workers consuming our queue that answer within WORKER_PING_TIMEOUT_S.
+
+        The broadcast blocks a thread for up to the ping timeout, so its answer (or its error)
+        is kept for `cache_s` and at most one broadcast is in flight: a burst of /ready or
+        /metrics requests cannot take the threads that uploads and parsing need.
+        """
         if self.celery_app is None:
             return []
-        async with asyncio.timeout(self.ping_timeout + self.timeout + 1.0):
-            return await asyncio.to_thread(self._ping_blocking)
+        if self._workers_lock is None:
+            self._workers_lock = asyncio.Lock()
+        async with self._workers_lock:
+            cached = self._workers
+            if cached is None or time.monotonic() - cached[0] > self.cache_s:
+                try:
+                    async with asyncio.timeout(self.ping_timeout + self.timeout + 1.0):
+                        names: list[str] | BaseException = await asyncio.to_thread(
+                            self._ping_blocking
+                        )
+                except Exception as exc:
+                    names = exc
+                cached = self._workers = (time.monotonic(), names)
+        if isinstance(cached[1], BaseException):
+            raise cached[1]
+        return list(cached[1])
 
 
 async def readiness(ctx: AppContext, probe: BrokerProbe | None) -> tuple[Status, dict[str, Any]]:

@@ -29,6 +29,11 @@ class LocalStorage:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, target)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a crash (the data was fsynced)
+        finally:
+            os.close(directory)
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
