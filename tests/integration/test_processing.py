@@ -132,3 +132,31 @@ async def test_attempts_are_capped_whoever_redelivers(api: Api) -> None:
         status["processing_status"] == "failed" and status["error_code"] == "GPX_PROCESSING_FAILED"
     )
     assert status["attempts"] == api.settings.max_attempts
+
+
+async def test_reuploading_a_file_that_failed_on_our_side_retries_it(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    data = sample("strava-ride-power-hr-cad.gpx")
+    r = await api.upload(headers, trip_id, data)
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    for path in api.settings.storage_dir.rglob("*.gpx"):
+        path.unlink()  # the original is lost on our side
+    await _reset(api, file_id)
+    assert (await process_gpx_file(api.app.state.ctx, file_id)).error_code == "GPX_FILE_MISSING"
+
+    again = await api.upload(headers, trip_id, data)  # "Vuelve a subirlo", as the message says
+    assert again.status_code == 202 and again.json()["gpx_file_id"] == str(file_id)
+    status = await api.wait_done(headers, str(file_id))
+    assert status["processing_status"] == "completed" and status["attempts"] == 1
+    download = await api.client.get(f"/gpx/{file_id}/download", headers=headers)
+    assert download.content == data
+
+    broken = b'<gpx version="1.1"><trk><trkseg><trkpt lat="1" lon="2">'
+    first = await api.upload(headers, trip_id, broken)
+    assert (await api.wait_done(headers, first.json()["gpx_file_id"]))[
+        "error_code"
+    ] == "GPX_MALFORMED"
+    dup = await api.upload(headers, trip_id, broken)  # the file's own fault: no retry
+    assert dup.status_code == 200 and dup.json()["duplicate"] is True

@@ -90,6 +90,25 @@ async def duplicate_and_active(
     return row[1], int(row[0] or 0)
 
 
+# Failures of the service, not of the file: uploading the same bytes again retries the job.
+RETRYABLE_FAILURES = frozenset(
+    {"GPX_PROCESSING_FAILED", "GPX_PROCESSING_ERROR", "GPX_PROCESSING_TIMEOUT", "GPX_FILE_MISSING"}
+)
+
+
+def _failed_by_us(row: GPXFile) -> bool:
+    return row.processing_status == "failed" and row.error_code in RETRYABLE_FAILURES
+
+
+def _reset_for_retry(row: GPXFile, request_id: str | None) -> None:
+    row.processing_status, row.processing_mode, row.celery_task_id = "pending", "background", None
+    row.attempts = 0
+    row.error_code = row.error_message = row.processed_by = None
+    row.started_at = row.finished_at = None
+    row.request_id = request_id
+    row.updated_at = utcnow()
+
+
 async def register_upload(
     session: AsyncSession,
     storage: Storage,
@@ -103,7 +122,9 @@ async def register_upload(
 ) -> tuple[GPXFile, bool]:
     """Store the original and create its pending job. Returns (file, created).
 
-    The same bytes uploaded again to the same trip return the existing file (created=False).
+    The same bytes uploaded again to the same trip return the existing file (created=False),
+    unless its job failed for a reason of the service (RETRYABLE_FAILURES): then the original
+    is stored again and the job restarts from zero (created=True).
     Whatever fails, the temp file is removed: nothing half-written stays behind.
     `prepare` may set fields of the new row before its INSERT (the dispatcher's routing).
     """
@@ -113,7 +134,17 @@ async def register_upload(
             session, owner=owner, trip=trip, sha256=staged.sha256
         )
         if existing is not None:
-            return existing, False
+            if not _failed_by_us(existing):
+                return existing, False
+            if active >= max_active:
+                raise TooManyPendingError(max_active)
+            # the job failed for a reason of ours, not of the file: these bytes start it again
+            storage.commit_temp(staged.temp_path, existing.storage_key)
+            _reset_for_retry(existing, request_id)
+            if prepare is not None:
+                prepare(existing)
+            await session.commit()
+            return existing, True
         if active >= max_active:
             raise TooManyPendingError(max_active)
         now = utcnow()
