@@ -21,9 +21,16 @@ pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 
 
-def test_schemathesis_finds_no_5xx_and_no_schema_lies(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_schemathesis_finds_no_5xx_and_no_schema_lies(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "postgres":  # PostgreSQL refuses values SQLite stores (NUL, huge numbers)
+        database_url = request.getfixturevalue("pg_database")
+    else:
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
     env = service_env(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        database_url=database_url,
         storage_dir=tmp_path / "storage",
         celery_enabled="false",
         log_level="WARNING",

@@ -49,7 +49,8 @@ def stack(pg_database: str, redis_db: int, tmp_path: Path) -> Iterator[Stack]:  
         or not Path("/etc/postgresql").is_dir()
     ):
         pytest.skip("restarts the shared PostgreSQL: runs under CI=true or RUN_PG_RESTART=1")
-    value = Stack(tmp_path, pg_database, redis_db)
+    # retries after 2, 4 and 8 s: 14 s for PostgreSQL to come back, even on a slow machine
+    value = Stack(tmp_path, pg_database, redis_db, retry_base_s=2)
     yield value
     value.close()
     if not _pg_up():
@@ -75,6 +76,9 @@ def test_postgres_restart_mid_job_retries_and_completes(stack: Stack) -> None:
         time.sleep(2.5)  # the worker's write fails while the database is down
     finally:
         _cluster("start")
+        deadline = time.monotonic() + 30
+        while not _pg_up() and time.monotonic() < deadline:
+            time.sleep(0.2)
     deadline = time.monotonic() + 60
     while True:
         try:
