@@ -17,10 +17,31 @@ from .app import TASK_NAME
 
 log = structlog.get_logger("contravento.publisher")
 
+# Not copied to the sending app: its result backend (see publishing_app) and non-settings keys.
+_NOT_FOR_SENDING = ("result_backend", "deprecated_settings", "include")
+
+
+def publishing_app(app: Celery) -> Celery:
+    """`app`'s configuration without a result backend, used only to send tasks.
+
+    With the Redis result backend, send_task subscribes the sender to the task's result
+    channel, and the AsyncResult it returns unsubscribes when dropped: two Redis round trips
+    and the GIL work around them per publish, for results the API never reads (job state lives
+    in the database). The worker runs with its own configuration and stores results as before;
+    the message sent is the same.
+    """
+    conf = app.conf.table(with_defaults=False, censored=False)
+    for key in _NOT_FOR_SENDING:
+        conf.pop(key, None)
+    sender = Celery(app.main, set_as_current=False)
+    sender.conf.update(conf)
+    return sender
+
 
 class CeleryPublisher:
     def __init__(self, app: Celery, settings: Settings) -> None:
         self.app = app
+        self.sender = publishing_app(app)
         self.settings = settings
         self.open_until = 0.0
 
@@ -29,7 +50,7 @@ class CeleryPublisher:
         return time.monotonic() < self.open_until
 
     def _send(self, gpx_file_id: str, trip_id: str, request_id: str | None, task_id: str) -> None:
-        self.app.send_task(
+        self.sender.send_task(
             TASK_NAME,
             args=[gpx_file_id, trip_id],
             kwargs={"request_id": request_id},
