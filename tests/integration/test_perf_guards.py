@@ -132,3 +132,18 @@ async def test_in_process_upload_sets_no_mode_twice(api: Api) -> None:
         body = await api.wait_done(headers, r.json()["gpx_file_id"])
     assert body["processing_status"] == "completed" and body["processing_mode"] == "background"
     assert not [sql for sql, _ in seen if "processing_mode" in sql and sql.startswith("UPDATE")]
+
+
+async def test_upload_checks_user_trip_and_duplicates_in_two_queries(api: Api) -> None:
+    """Up to its INSERT an upload reads the database twice: user + trip, duplicate + quota."""
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    with statements(api) as seen:
+        r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
+    assert r.status_code == 202
+    sqls = [sql for sql, _ in seen]
+    insert = next(i for i, sql in enumerate(sqls) if sql.startswith("INSERT INTO gpx_files"))
+    reads = [sql for sql in sqls[:insert] if sql.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2, reads
+    assert "users" in reads[0] and "trips" in reads[0]
+    assert "count(" in reads[1].lower() and "sha256" in reads[1]
