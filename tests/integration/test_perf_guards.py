@@ -98,13 +98,13 @@ async def test_in_process_jobs_run_one_at_a_time(api: Api, monkeypatch: pytest.M
     lock = threading.Lock()
     real = processing._run_domain
 
-    def tracked(ctx: Any, data: bytes) -> TrackSummary:
+    def tracked(ctx: Any, data: bytes, *rest: Any) -> TrackSummary:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
         try:
-            return real(ctx, data)
+            return real(ctx, data, *rest)
         finally:
             with lock:
                 running -= 1
