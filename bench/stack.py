@@ -13,9 +13,7 @@ import contextlib
 import os
 import secrets
 import shutil
-import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import psutil
 import redis
 
 from contravento.db.migrate import upgrade
-from tests.live import BIN, ApiServer, Client, Proc, service_env
+from tests.live import ApiServer, Client, Worker, service_env
 
 PG_ADMIN_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_HOST = os.environ.get("BENCH_REDIS_HOST", "127.0.0.1")
@@ -56,38 +54,19 @@ def peak_rss_mib(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / MIB
 
 
-class BenchWorker(Proc):
+class BenchWorker(Worker):
+    """A worker that also loads the baseline pipeline (`-I bench.baseline_task`)."""
+
     def __init__(
         self, env: dict[str, str], log: Path, name: str, concurrency: int = 1, nice: int = 0
     ) -> None:
-        self.name = name
-        self.hostname = f"{name}@%h"
-        args = ["nice", "-n", str(nice)] if nice else []
-        args += [
-            str(BIN / "celery"), "-A", "contravento.worker.app", "worker", "--loglevel", "WARNING",
-            "-P", "prefork", "-c", str(concurrency), "-n", self.hostname,
-            "-Q", env["CELERY_QUEUE"], "--without-mingle", "--without-gossip",
-            "-I", "bench.baseline_task",
-        ]  # fmt: skip
-        super().__init__(args, env, log)
+        super().__init__(
+            env, log, name, concurrency, loglevel="WARNING", nice=nice,
+            extra=("-I", "bench.baseline_task"),
+        )  # fmt: skip
 
     def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.output()[-3000:]}")
-            if " ready." in self.output() or self.pool_pids():
-                # the pool child exists once the worker has forked; give it a moment to connect
-                time.sleep(1.0)
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"worker not ready:\n{self.output()[-3000:]}")
-
-    def pool_pids(self) -> list[int]:
-        out = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
-        ).stdout
-        return [int(p) for p in out.split()]
+        super().wait_ready(timeout)
 
 
 class BenchStack:

@@ -97,13 +97,28 @@ class ApiServer(Proc):
 
 
 class Worker(Proc):
-    def __init__(self, env: dict[str, str], log: Path, name: str, concurrency: int = 1) -> None:
+    """A real `celery worker` (prefork). `extra` adds arguments (e.g. `-I module`), `nice`
+    lowers its priority; with a quiet log level readiness is judged by its forked pool."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        name: str,
+        concurrency: int = 1,
+        *,
+        loglevel: str = "INFO",
+        nice: int = 0,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         self.hostname = f"{name}@%h"
-        args = [
-            str(BIN / "celery"), "-A", "contravento.worker.app", "worker", "--loglevel", "INFO",
+        self.quiet = loglevel.upper() != "INFO"
+        args = ["nice", "-n", str(nice)] if nice else []
+        args += [
+            str(BIN / "celery"), "-A", "contravento.worker.app", "worker", "--loglevel", loglevel,
             "-P", "prefork", "-c", str(concurrency), "-n", self.hostname,
-            "-Q", env.get("CELERY_QUEUE", "gpx"), "--without-mingle", "--without-gossip",
+            "-Q", env.get("CELERY_QUEUE", "gpx"), "--without-mingle", "--without-gossip", *extra,
         ]  # fmt: skip
         super().__init__(args, env, log)
 
@@ -113,6 +128,9 @@ class Worker(Proc):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.output()[-3000:]}")
             if " ready." in self.output():
+                return
+            if self.quiet and self.pool_pids():
+                time.sleep(1.0)  # forked; give the consumer a moment to connect
                 return
             time.sleep(0.1)
         raise RuntimeError(f"worker not ready:\n{self.output()[-3000:]}")
