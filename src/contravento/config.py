@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     upload_idle_timeout_s: float = 60.0  # a client that stops sending mid-upload is dropped
     # in-process jobs the API runs at once; more would fight the event loop for the GIL
     gpx_in_process_concurrency: int = Field(default=1, ge=1)
+    # an in-process job waits (at most this long) while upload bodies are streaming in, so a
+    # burst of uploads is answered before the API spends its CPU parsing
+    gpx_ingest_priority_s: float = Field(default=1.0, ge=0)
 
     processing_timeout_s: float = 600.0
     reconcile_interval_s: float = 60.0

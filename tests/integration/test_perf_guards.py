@@ -147,3 +147,27 @@ async def test_upload_checks_user_trip_and_duplicates_in_two_queries(api: Api) -
     assert len(reads) == 2, reads
     assert "users" in reads[0] and "trips" in reads[0]
     assert "count(" in reads[1].lower() and "sha256" in reads[1]
+
+
+async def test_in_process_jobs_give_way_while_uploads_stream_in(api: Api) -> None:
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    dispatcher = api.app.state.dispatcher
+    api.app.state.ctx.settings.gpx_ingest_priority_s = 30
+    real_schedule = dispatcher.schedule
+    dispatcher.schedule = _no_schedule_guard  # keep the job pending until we run it below
+    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
+    dispatcher.schedule = real_schedule
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    with dispatcher.ingesting():  # an upload body is arriving
+        job = asyncio.create_task(dispatcher.run_in_process(file_id))
+        await asyncio.sleep(0.3)
+        status = (await api.client.get(f"/gpx/{file_id}/status", headers=headers)).json()
+        assert status["processing_status"] == "pending"  # the job waits for the upload
+    await asyncio.wait_for(job, 60)
+    status = (await api.client.get(f"/gpx/{file_id}/status", headers=headers)).json()
+    assert status["processing_status"] == "completed"
+
+
+async def _no_schedule_guard(*_args: object, **_kwargs: object) -> str:
+    return "background"

@@ -58,13 +58,14 @@ async def upload_gpx(
     # expire_on_commit=False keeps `user` and `trip` loaded; register_upload checks out anew.
     await session.commit()
     try:
-        staged = await stage_upload(
-            request,
-            ctx.storage,
-            limit=settings.max_upload_bytes,
-            limit_mb=settings.gpx_max_upload_mb,
-            idle_timeout_s=settings.upload_idle_timeout_s,
-        )
+        with dispatcher.ingesting():
+            staged = await stage_upload(
+                request,
+                ctx.storage,
+                limit=settings.max_upload_bytes,
+                limit_mb=settings.gpx_max_upload_mb,
+                idle_timeout_s=settings.upload_idle_timeout_s,
+            )
         row, created = await uploads.register_upload(
             session,
             ctx.storage,

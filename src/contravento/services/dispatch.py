@@ -8,9 +8,10 @@ including a failed publish, runs in-process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, Protocol
 
 import structlog
@@ -47,6 +48,7 @@ class Dispatcher:
         # In-process jobs are CPU-bound Python: run several at once in threads and they take the
         # GIL from the event loop (uploads and /health stall). They wait here for a slot instead.
         self._slots = asyncio.Semaphore(ctx.settings.gpx_in_process_concurrency)
+        self._ingesting = 0  # upload bodies being received right now
 
     def choose_mode(self, row: GPXFile) -> Mode:
         s = self.ctx.settings
@@ -138,9 +140,26 @@ class Dispatcher:
         else:
             self._spawn(file_id)
 
+    @contextlib.contextmanager
+    def ingesting(self) -> Iterator[None]:
+        """Around an upload body being received: in-process jobs give way meanwhile."""
+        self._ingesting += 1
+        try:
+            yield
+        finally:
+            self._ingesting -= 1
+
     async def run_in_process(self, file_id: uuid.UUID) -> None:
-        """Run one job in this process once a slot (GPX_IN_PROCESS_CONCURRENCY) is free."""
+        """Run one job in this process once a slot (GPX_IN_PROCESS_CONCURRENCY) is free.
+
+        Parsing is CPU-bound Python that shares the GIL with the event loop: while uploads are
+        streaming in, the job waits up to GPX_INGEST_PRIORITY_S so their 202s come first.
+        """
         async with self._slots:
+            waited, limit = 0.0, self.ctx.settings.gpx_ingest_priority_s
+            while self._ingesting and waited < limit:
+                await asyncio.sleep(0.02)
+                waited += 0.02
             await run_in_process(self.ctx, file_id)
 
     def _spawn(self, file_id: uuid.UUID) -> None:
