@@ -98,49 +98,46 @@ async def upload_gpx(
     )
 
 
+def _file_fields(row: GPXFile) -> dict[str, Any]:
+    """What the file listing and the status share about a job."""
+    return {
+        "gpx_file_id": row.id,
+        "original_filename": row.original_filename,
+        "size_bytes": row.size_bytes,
+        "processing_status": row.processing_status,
+        "processing_mode": row.processing_mode,
+        "error_code": row.error_code,
+        "error_message": row.error_message,
+        "created_at": row.created_at,
+    }
+
+
 @router.get("/trips/{trip_id}/gpx", response_model=list[GPXFileSummary])
 async def list_gpx(trip: OwnedTrip, session: SessionDep) -> list[GPXFileSummary]:
-    out = []
-    for row, stats in await gpx_files.list_trip_files(session, trip=trip):
-        out.append(
-            GPXFileSummary(
-                gpx_file_id=row.id,
-                original_filename=row.original_filename,
-                size_bytes=row.size_bytes,
-                processing_status=row.processing_status,  # type: ignore[arg-type]
-                processing_mode=row.processing_mode,  # type: ignore[arg-type]
-                error_code=row.error_code,
-                error_message=row.error_message,
-                created_at=row.created_at,
-                distance_km=stats.distance_km if stats else None,
-                elevation_gain_m=stats.elevation_gain_m if stats else None,
-                moving_time_s=stats.moving_time_s if stats else None,
-                start_time=stats.start_time if stats else None,
-            )
+    return [
+        GPXFileSummary(
+            **_file_fields(row),
+            distance_km=stats.distance_km if stats else None,
+            elevation_gain_m=stats.elevation_gain_m if stats else None,
+            moving_time_s=stats.moving_time_s if stats else None,
+            start_time=stats.start_time if stats else None,
         )
-    return out
+        for row, stats in await gpx_files.list_trip_files(session, trip=trip)
+    ]
 
 
 @router.get("/gpx/{gpx_file_id}/status", response_model=StatusOut)
 async def gpx_status(row: OwnedFile) -> StatusOut:
+    completed = row.stats is not None and row.processing_status == "completed"
     return StatusOut(
-        gpx_file_id=row.id,
+        **_file_fields(row),
         trip_id=row.trip_id,
-        original_filename=row.original_filename,
-        size_bytes=row.size_bytes,
-        processing_status=row.processing_status,  # type: ignore[arg-type]
-        processing_mode=row.processing_mode,  # type: ignore[arg-type]
         task_id=row.celery_task_id,
         attempts=row.attempts,
-        error_code=row.error_code,
-        error_message=row.error_message,
         processed_by=row.processed_by,
-        created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
-        stats=row.stats.data
-        if row.stats is not None and row.processing_status == "completed"
-        else None,
+        stats=row.stats.data if completed and row.stats is not None else None,
     )
 
 
