@@ -16,6 +16,24 @@ NS10 = "http://www.topografix.com/GPX/1/0"
 NS11 = "http://www.topografix.com/GPX/1/1"
 TPX1 = "http://www.garmin.com/xmlschemas/TrackPointExtension/v1"
 T0 = datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
+# The statistics' field names the API, the CLI's --json and RouteStats.to_dict() share.
+API_STAT_FIELDS = (
+    "distance_km",
+    "distance_3d_km",
+    "elevation_gain_m",
+    "elevation_loss_m",
+    "min_elevation_m",
+    "max_elevation_m",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "moving_time_s",
+    "avg_speed_kmh",
+    "max_speed_kmh",
+    "point_count",
+    "waypoint_count",
+    "glitch_point_count",
+)
 
 
 @dataclass
