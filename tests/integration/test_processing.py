@@ -32,6 +32,15 @@ async def _rows(api: Api, file_id: uuid.UUID) -> tuple[list[tuple[object, ...]],
         return [tuple(p) for p in points], dict(stats.data)
 
 
+async def _processed(api: Api, name: str) -> tuple[dict[str, str], uuid.UUID]:
+    """A new user uploads a real export and waits for its job: (auth headers, file id)."""
+    headers = await api.signup()
+    r = await api.upload(headers, await api.trip(headers), sample(name))
+    file_id = uuid.UUID(r.json()["gpx_file_id"])
+    await api.wait_done(headers, str(file_id))
+    return headers, file_id
+
+
 async def _reset(api: Api, file_id: uuid.UUID) -> None:
     async with api.app.state.ctx.sessions() as session, session.begin():
         await session.execute(
@@ -40,11 +49,7 @@ async def _reset(api: Api, file_id: uuid.UUID) -> None:
 
 
 async def test_reprocessing_is_idempotent(api: Api) -> None:
-    headers = await api.signup()
-    trip_id = await api.trip(headers)
-    r = await api.upload(headers, trip_id, sample("garmin-gpsmap64s-hike-two-segments.gpx"))
-    file_id = uuid.UUID(r.json()["gpx_file_id"])
-    await api.wait_done(headers, str(file_id))
+    _, file_id = await _processed(api, "garmin-gpsmap64s-hike-two-segments.gpx")
     first = await _rows(api, file_id)
     assert len(first[0]) == first[1]["simplified_point_count"]
 
@@ -70,22 +75,14 @@ async def test_reprocessing_is_idempotent(api: Api) -> None:
 
 
 async def test_completed_job_is_not_run_again(api: Api) -> None:
-    headers = await api.signup()
-    trip_id = await api.trip(headers)
-    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
-    file_id = uuid.UUID(r.json()["gpx_file_id"])
-    await api.wait_done(headers, str(file_id))
+    headers, file_id = await _processed(api, "strava-ride-power-hr-cad.gpx")
     result = await process_gpx_file(api.app.state.ctx, file_id)
     assert result.outcome == "skipped"
     assert (await api.wait_done(headers, str(file_id)))["attempts"] == 1
 
 
 async def test_missing_original_fails_with_spanish_message(api: Api) -> None:
-    headers = await api.signup()
-    trip_id = await api.trip(headers)
-    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
-    file_id = uuid.UUID(r.json()["gpx_file_id"])
-    await api.wait_done(headers, str(file_id))
+    headers, file_id = await _processed(api, "strava-ride-power-hr-cad.gpx")
     for path in api.settings.storage_dir.rglob("*.gpx"):
         path.unlink()
     await _reset(api, file_id)
@@ -114,11 +111,7 @@ async def test_tens_of_thousands_of_segments_are_stored(api: Api) -> None:
 
 
 async def test_attempts_are_capped_whoever_redelivers(api: Api) -> None:
-    headers = await api.signup()
-    trip_id = await api.trip(headers)
-    r = await api.upload(headers, trip_id, sample("strava-ride-power-hr-cad.gpx"))
-    file_id = uuid.UUID(r.json()["gpx_file_id"])
-    await api.wait_done(headers, str(file_id))
+    headers, file_id = await _processed(api, "strava-ride-power-hr-cad.gpx")
     async with api.app.state.ctx.sessions() as session, session.begin():
         await session.execute(
             update(GPXFile)
