@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.models import GPXFile, Trip, User
@@ -20,7 +20,9 @@ from ..services.security import decode_access_token
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async on purpose: FastAPI runs a plain `def` dependency in the thread pool, a thread
+    # hand-off (and GIL round trip) per request for an attribute read.
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -65,6 +67,14 @@ async def owned_trip(trip_id: str, user: CurrentUser, session: SessionDep) -> Tr
 OwnedTrip = Annotated[Trip, Depends(owned_trip)]
 
 
+# Built once (see services/uploads.py): the upload route runs it on every request.
+_USER_AND_TRIP = (
+    select(User, Trip)
+    .outerjoin(Trip, and_(Trip.id == bindparam("trip_id"), Trip.owner_id == User.id))
+    .where(User.id == bindparam("user_id"))
+)
+
+
 async def user_and_owned_trip(
     trip_id: str,
     ctx: CtxDep,
@@ -85,13 +95,7 @@ async def user_and_owned_trip(
         if await session.get(User, user_id) is None:
             raise NotAuthenticatedError()
         raise TripNotFoundError()
-    found = (
-        await session.execute(
-            select(User, Trip)
-            .outerjoin(Trip, and_(Trip.id == wanted, Trip.owner_id == User.id))
-            .where(User.id == user_id)
-        )
-    ).first()
+    found = (await session.execute(_USER_AND_TRIP, {"trip_id": wanted, "user_id": user_id})).first()
     if found is None:
         raise NotAuthenticatedError()
     user, trip = found
