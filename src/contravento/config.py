@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     task_soft_time_limit_s: int = 270
     task_time_limit_s: int = 300
     worker_db_pool_size: int = 10
+    # workers give way to the API for the CPU on shared cores (0 keeps the inherited priority)
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     flower_basic_auth: str = ""
     flower_cookie_secret: str = ""

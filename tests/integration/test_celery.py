@@ -284,3 +284,27 @@ def test_unexpected_error_fails_at_once_and_never_loops(stack: Stack) -> None:
     assert status["error_code"] == "GPX_PROCESSING_ERROR" and status["attempts"] == 1
     assert "error interno" in status["error_message"]
     assert "task_retry_scheduled" not in worker.output()
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def _autogroup_nice(pid: int) -> int | None:
+    path = Path(f"/proc/{pid}/autogroup")
+    return int(path.read_text().split()[-1]) if path.exists() else None
+
+
+def test_workers_give_way_to_the_api_for_the_cpu(stack: Stack) -> None:
+    """WORKER_NICE (default 10): the worker and its pool processes run at a lower priority than
+    the API, and the worker's own session (tests start it with setsid) is weighed down too."""
+    inherited = os.getpriority(os.PRIO_PROCESS, 0)
+    default = stack.start_worker("w1")
+    kept = stack.start_worker("w2", worker_nice=0)
+    stack.start_api()
+    assert stack.api is not None and _nice(stack.api.pid) == inherited
+    for pid in [default.pid, *default.pool_pids()]:
+        assert _nice(pid) == max(10, inherited), pid
+    assert _autogroup_nice(default.pid) in (None, max(10, inherited))
+    for pid in [kept.pid, *kept.pool_pids()]:
+        assert _nice(pid) == inherited, pid

@@ -21,7 +21,7 @@ from ..services.processing import (
     process_gpx_file,
     release_for_retry,
 )
-from . import signals  # noqa: F401  (structured logging hooks)
+from . import priority, signals  # noqa: F401  (priority and structured logging hooks)
 from .app import TASK_NAME, app
 from .base import DatabaseTask
 from .config import max_retries
