@@ -141,6 +141,9 @@ def test_production_requires_secrets_and_limits_workers() -> None:
     assert float(limits["cpus"]) == 1.0
     assert memory_bytes(limits["memory"]) == 2 * 1024**3
     assert worker["deploy"]["replicas"] == "${WORKER_REPLICAS:-2}"
+    for stack in (prod, compose("docker-compose.local.yml")):  # the API's requests come first
+        assert stack["services"]["celery_worker"]["cpu_shares"] < 1024
+        assert "cpu_shares" not in stack["services"]["api"]
     assert services["api"]["environment"]["CELERY_ENABLED"] == "${API_CELERY_ENABLED:-true}"
     assert services["celery_worker"]["environment"]["CELERY_ENABLED"] == "true"
     for name, service in services.items():  # nothing listens on the public network
