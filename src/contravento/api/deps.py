@@ -38,6 +38,15 @@ async def get_session(ctx: CtxDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+async def get_autocommit_session(ctx: CtxDep) -> AsyncIterator[AsyncSession]:
+    async with ctx.autocommit_sessions() as session:
+        yield session
+
+
+# The upload route's session (see AppContext.autocommit_sessions): 4 round trips fewer per upload.
+AutocommitSessionDep = Annotated[AsyncSession, Depends(get_autocommit_session)]
+
+
 async def get_current_user(
     ctx: CtxDep,
     session: SessionDep,
@@ -78,7 +87,7 @@ _USER_AND_TRIP = (
 async def user_and_owned_trip(
     trip_id: str,
     ctx: CtxDep,
-    session: SessionDep,
+    session: AutocommitSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> tuple[User, Trip]:
     """CurrentUser + OwnedTrip in one query (the upload route's hot path), same answers:

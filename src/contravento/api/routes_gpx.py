@@ -9,7 +9,7 @@ from ..db.models import GPXFile
 from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
 from ..services import gpx_files, uploads
 from ..services.errors import GPXFileNotFoundError
-from .deps import CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
+from .deps import AutocommitSessionDep, CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
 from .upload_stream import stage_upload
 
 router = APIRouter(tags=["gpx"])
@@ -45,7 +45,7 @@ async def upload_gpx(
     request: Request,
     user_trip: UserAndTrip,
     ctx: CtxDep,
-    session: SessionDep,
+    session: AutocommitSessionDep,
     background: BackgroundTasks,
 ) -> JSONResponse:
     """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
@@ -53,8 +53,8 @@ async def upload_gpx(
     metrics = request.app.state.metrics
     dispatcher = request.app.state.dispatcher
     user, trip = user_trip
-    # The dependencies' reads are done: end that transaction so the pooled connection is not
-    # held while the body streams in (100 slow uploads would otherwise queue on a pool of 20).
+    # The dependencies' reads are done: give the pooled connection back so it is not held
+    # while the body streams in (100 slow uploads would otherwise queue on a pool of 20).
     # expire_on_commit=False keeps `user` and `trip` loaded; register_upload checks out anew.
     await session.commit()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,6 +28,13 @@ class AppContext:
             sessions=session_factory(engine),
             storage=LocalStorage(settings.storage_dir),
         )
+
+    @cached_property
+    def autocommit_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions whose statements commit one by one (same pool): no BEGIN / COMMIT round
+        trips. Only for work that needs no multi-statement atomicity: the upload path, whose
+        reads are checks and whose one write is a single INSERT or UPDATE."""
+        return session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
