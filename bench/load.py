@@ -9,7 +9,7 @@ user with more than 20 jobs pending; each simulated user sends 10 at once, so 20
 but the bench should measure speed, not the quota). Files: 80 of at most 1 MB (30 x 0.25,
 30 x 0.5, 20 x 1 MB), 15 of 5 MB and 5 of 10 MB from ``bench/gpxgen.py``, each made distinct
 by an appended comment, shuffled (seed 0) and dealt to 10 users (10 each, one trip per user).
-All 100 requests start together (one asyncio client, 100 connections).
+All 100 requests start together (one asyncio aiohttp client, 100 connections).
 
 Two routings, each on a fresh API and fresh workers:
 - ``default``: the shipped settings (``GPX_ASYNC_THRESHOLD_MB=5``: files above 5 MiB, here the
@@ -21,7 +21,10 @@ Printed: 202 latency p50/p95/max, time from the start of the burst until the las
 (``processed_by``), ``/health`` latency p50/p95/max from a separate client process polling
 every 50 ms during the load, the API's and workers' peak RSS (VmHWM reset before the
 burst), and the CPU seconds the API, the workers, PostgreSQL and the client used during it.
-``--worker-nice 0 10`` repeats each routing with the workers under ``nice``; ``--py-spy PREFIX``
+``--client aiohttp httpx`` repeats each routing with each load client (default aiohttp; httpx was
+the client of the first measurements and needs 4x its CPU on the same two cores);
+``--worker-nice 0 10`` repeats each routing with that ``WORKER_NICE`` (the shipped default is 10:
+workers give way to the API for the CPU; 0 runs them at the API's priority); ``--py-spy PREFIX``
 records the API with py-spy (raw collapsed stacks). Figures only; no assertions.
 """
 
@@ -36,6 +39,7 @@ import subprocess
 import time
 from typing import Any
 
+import aiohttp
 import httpx
 import psutil
 
@@ -72,6 +76,37 @@ def _health_prober(url: str, stop: Any, out: Any) -> None:
 async def _burst(
     url: str, users: list[tuple[dict[str, str], str]], jobs: list[tuple[int, bytes]]
 ) -> list[dict[str, Any]]:
+    """All uploads at once, one connection each. aiohttp (C HTTP parser) rather than httpx
+    (pure-Python h11): this client shares the machine's two cores with the API, and httpx
+    needed 0.4-0.5 s of CPU to send the burst against aiohttp's 0.1 s."""
+    connector = aiohttp.TCPConnector(limit=len(jobs))
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as http:
+
+        async def one(user: int, data: bytes) -> dict[str, Any]:
+            headers, trip_id = users[user]
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename="ride.gpx")
+            started = time.perf_counter()
+            try:
+                async with http.post(f"/trips/{trip_id}/gpx", data=form, headers=headers) as r:
+                    body = await r.json() if r.status == 202 else None
+                    latency = time.perf_counter() - started
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return {"status": repr(exc), "latency": time.perf_counter() - started}
+            return {
+                "status": r.status,
+                "latency": latency,
+                "id": body.get("gpx_file_id") if body else None,
+            }
+
+        return await asyncio.gather(*(one(u, d) for u, d in jobs))
+
+
+async def _burst_httpx(
+    url: str, users: list[tuple[dict[str, str], str]], jobs: list[tuple[int, bytes]]
+) -> list[dict[str, Any]]:
+    """The same burst from httpx (the client of the first measurements: `--client httpx`)."""
     limits = httpx.Limits(max_connections=len(jobs), max_keepalive_connections=len(jobs))
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
 
@@ -91,6 +126,9 @@ async def _burst(
             }
 
         return await asyncio.gather(*(one(u, d) for u, d in jobs))
+
+
+CLIENTS = {"aiohttp": _burst, "httpx": _burst_httpx}
 
 
 def _cpu(api_pid: int, worker_pids: list[int]) -> dict[str, float]:
@@ -119,9 +157,10 @@ def run_load(
     routing: str,
     overrides: dict[str, str],
     py_spy: str | None = None,
-    nice: int = 0,
+    nice: int = 10,
+    client_name: str = "aiohttp",
 ) -> dict[str, Any]:
-    workers = stack.start_workers(2, nice=nice)
+    workers = stack.start_workers(2, worker_nice=nice)
     client = stack.start_api(max_pending_jobs_per_user=100, **overrides)
     assert stack.api is not None
     users = []
@@ -148,15 +187,17 @@ def run_load(
     spy = None
     if py_spy:  # profile the API during the burst (collapsed stacks, for flame graphs)
         out_file = f"{py_spy}-{routing}-api.txt"
+        # --nonblocking: the API is not paused per sample; --gil: only what holds the GIL
+        spy_args = ["record", "-p", str(api_pid), "-r", "250", "-f", "raw", "--nonblocking"]
         spy = subprocess.Popen(
-            ["py-spy", "record", "-p", str(api_pid), "-r", "200", "-f", "raw", "-o", out_file],
+            ["py-spy", *spy_args, "--gil", "-o", out_file],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
     time.sleep(1.0)
     cpu_before = _cpu(api_pid, worker_pids)
     start = time.time()
-    answers = asyncio.run(_burst(stack.api.url, users, jobs))
+    answers = asyncio.run(CLIENTS[client_name](stack.api.url, users, jobs))
     ids = [a["id"] for a in answers if a.get("id")]
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -188,6 +229,7 @@ def run_load(
     result = {
         "routing": routing,
         "nice": nice,
+        "client": client_name,
         "accepted": len(ids),
         "latencies": [a["latency"] for a in answers],
         "errors": sum(1 for a in answers if a["status"] != 202)
@@ -213,8 +255,16 @@ def main(argv: list[str] | None = None) -> None:
         "--worker-nice",
         nargs="*",
         type=int,
-        default=[0],
-        help="run the workers under `nice -n N` (each value is a separate run; default 0)",
+        default=[10],
+        help="WORKER_NICE of the two workers (each value is a separate run; default 10, "
+        "the shipped default)",
+    )
+    parser.add_argument(
+        "--client",
+        nargs="*",
+        choices=list(CLIENTS),
+        default=["aiohttp"],
+        help="load client(s), each a separate run (default aiohttp)",
     )
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}, {versions()}")
@@ -227,15 +277,17 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     for routing in args.routing:
         for nice in args.worker_nice:
-            stack = BenchStack("load")
-            try:
-                results.append(run_load(stack, routing, ROUTINGS[routing], args.py_spy, nice))
-            finally:
-                stack.close()
+            for client in args.client:
+                stack = BenchStack("load")
+                try:
+                    overrides = ROUTINGS[routing]
+                    results.append(run_load(stack, routing, overrides, args.py_spy, nice, client))
+                finally:
+                    stack.close()
     print()
     header = (
-        "| routing | worker nice | accepted | errors | 202 p50 / p95 / max s | all completed s "
-        "| tasks per worker | /health p50 / p95 / max ms (n) | API peak RSS MiB "
+        "| routing | worker nice | client | accepted | errors | 202 p50 / p95 / max s "
+        "| all completed s | tasks per worker | /health p50 / p95 / max ms (n) | API peak RSS MiB "
         "| worker peak RSS MiB | CPU s: API / workers / PostgreSQL / client |"
     )
     print(header)
@@ -245,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         health = [h * 1000 for h in r["health"]]
         workers = ", ".join(f"{k}: {v}" for k, v in sorted(r["per_worker"].items()))
         print(
-            f"| {r['routing']} | {r['nice']} | {r['accepted']} | {r['errors']} "
+            f"| {r['routing']} | {r['nice']} | {r['client']} | {r['accepted']} | {r['errors']} "
             f"| {statistics.median(lat):.3f} / {pct(lat, 95):.3f} / {max(lat):.3f} "
             f"| {r['all_done_s']:.1f} | {workers} "
             f"| {statistics.median(health):.0f} / {pct(health, 95):.0f} / {max(health):.0f} "
