@@ -44,6 +44,17 @@ class CeleryPublisher:
         self.sender = publishing_app(app)
         self.settings = settings
         self.open_until = 0.0
+        self.warm()
+
+    def warm(self) -> None:
+        """Load now what send_task loads on its first use (the result backend class, the AMQP
+        helpers, the transport module; no connection is made): otherwise the first upload
+        routed to Celery after a start pays those imports, 50-150 ms holding the GIL, in the
+        middle of whatever the API is doing."""
+        self.sender.backend  # noqa: B018
+        self.sender.amqp  # noqa: B018
+        with self.sender.connection_for_write() as connection:
+            connection.transport  # noqa: B018
 
     @property
     def circuit_open(self) -> bool:
