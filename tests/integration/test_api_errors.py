@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
+from contravento.services import uploads
 from tests.integration.conftest import Api, api_for, make_settings
 from tests.support import sample, tiny_gpx
 
@@ -162,6 +163,30 @@ async def test_duplicate_upload_returns_existing_file(api: Api) -> None:
     assert len((await api.client.get(f"/trips/{trip_id}/gpx", headers=headers)).json()) == 1
     other_trip = await api.trip(headers, "Otro viaje")
     assert (await api.upload(headers, other_trip, data)).status_code == 202
+
+
+async def test_duplicate_that_races_past_the_check_is_a_200(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two uploads of the same bytes in parallel both pass the duplicate check; the second
+    INSERT hits the unique constraint and must answer like a duplicate, not a 500."""
+    headers = await api.signup()
+    trip_id = await api.trip(headers)
+    data = sample("garmin-handheld-stale-first-last-point-glitch.gpx")
+    first = await api.upload(headers, trip_id, data)
+    assert first.status_code == 202
+
+    async def nothing_seen(*_args: object, **_kwargs: object) -> tuple[None, int]:
+        return None, 0  # what a parallel request saw before the first INSERT committed
+
+    monkeypatch.setattr(uploads, "duplicate_and_active", nothing_seen)
+    again = await api.upload(headers, trip_id, data)
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicate"] is True
+    assert again.json()["gpx_file_id"] == first.json()["gpx_file_id"]
+    stored = list((api.settings.storage_dir / "gpx_files").rglob("*.gpx"))
+    assert len(stored) == 1  # the loser's copy of the bytes is gone
+    assert list((api.settings.storage_dir / "tmp").iterdir()) == []
 
 
 async def test_oversized_upload_is_413_and_leaves_nothing(

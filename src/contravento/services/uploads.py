@@ -55,9 +55,11 @@ def check_looks_like_gpx(filename: str, head: bytes) -> None:
         raise UnsupportedFileTypeError()
 
 
-async def find_duplicate(session: AsyncSession, *, trip: Trip, sha256: str) -> GPXFile | None:
+async def find_duplicate(
+    session: AsyncSession, *, trip_id: uuid.UUID, sha256: str
+) -> GPXFile | None:
     return await session.scalar(
-        select(GPXFile).where(GPXFile.trip_id == trip.id, GPXFile.sha256 == sha256)
+        select(GPXFile).where(GPXFile.trip_id == trip_id, GPXFile.sha256 == sha256)
     )
 
 
@@ -89,12 +91,8 @@ _DUPLICATE_AND_ACTIVE = (
         and_(GPXFile.trip_id == bindparam("trip_id"), GPXFile.sha256 == bindparam("sha256")),
     )
 )
-_INSERT_COLUMNS = (
-    "id", "trip_id", "owner_id", "original_filename", "storage_key", "size_bytes", "sha256",
-    "processing_status", "processing_mode", "celery_task_id", "attempts", "request_id",
-    "created_at", "updated_at",
-)  # fmt: skip
-_INSERT_FILE = insert(cast(Table, GPXFile.__table__))
+_FILES = cast(Table, GPXFile.__table__)
+_INSERT_FILE = insert(_FILES)
 
 
 async def duplicate_and_active(
@@ -121,7 +119,8 @@ async def _commit_original(storage: Storage, temp: Path, key: str, *, new: bool)
 
 
 def _insert_values(row: GPXFile) -> dict[str, Any]:
-    return {column: getattr(row, column) for column in _INSERT_COLUMNS}
+    """Every column of the row (what `prepare` set included); unset ones are None."""
+    return {column.key: getattr(row, column.key) for column in _FILES.columns}
 
 
 # Failures of the service, not of the file: uploading the same bytes again retries the job.
@@ -162,6 +161,9 @@ async def register_upload(
     Whatever fails, the temp file is removed: nothing half-written stays behind.
     `prepare` may set fields of the new row before its INSERT (the dispatcher's routing).
     """
+    # Plain ids, read before anything can roll the session back: a rollback expires the
+    # dependency's `trip` and `owner`, and reloading them lazily is not possible under asyncio.
+    trip_id, owner_id = trip.id, owner.id
     try:
         check_looks_like_gpx(staged.filename, staged.head)
         existing, active = await duplicate_and_active(
@@ -185,14 +187,14 @@ async def register_upload(
         key = original_key(
             year=now.year,
             month=now.month,
-            trip_id=str(trip.id),
+            trip_id=str(trip_id),
             gpx_file_id=str(staged.gpx_file_id),
         )
         await _commit_original(storage, staged.temp_path, key, new=True)
         row = GPXFile(
             id=staged.gpx_file_id,
-            trip_id=trip.id,
-            owner_id=owner.id,
+            trip_id=trip_id,
+            owner_id=owner_id,
             original_filename=staged.filename,
             storage_key=key,
             size_bytes=staged.size_bytes,
@@ -215,10 +217,14 @@ async def register_upload(
         except IntegrityError:  # the same bytes raced in from a parallel request
             await session.rollback()
             storage.delete(key)
-            existing = await find_duplicate(session, trip=trip, sha256=staged.sha256)
+            existing = await find_duplicate(session, trip_id=trip_id, sha256=staged.sha256)
             if existing is None:
                 raise
             return existing, False
+        except asyncio.CancelledError:
+            # The INSERT commits by itself and may have landed before the cancellation: keep
+            # the original (a file no row points to is harmless; a row without its file is not).
+            raise
         except BaseException:
             storage.delete(key)
             raise
