@@ -7,13 +7,14 @@ main process raises its nice value (the pool processes it forks inherit it). Lin
 scheduling weighs sessions, not processes, against each other: a worker that leads its own
 session (a service manager, `setsid`, a test harness) also lowers its session's weight, or its
 nice value would only count against its own children. Containers are weighed by their cgroup
-instead: docker-compose.prod.yml gives the workers a lower `cpu_shares`.
+instead: the compose files give the workers a lower `cpu_shares`.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +27,46 @@ log = structlog.get_logger("contravento.worker")
 AUTOGROUP = Path("/proc/self/autogroup")
 
 
-def lower_cpu_priority(nice: int) -> int:
-    """Raise this process's nice value to at least `nice`; returns the value now in force."""
-    current = os.getpriority(os.PRIO_PROCESS, 0)
-    if nice <= current:
-        return current
-    os.setpriority(os.PRIO_PROCESS, 0, nice)
-    if os.getsid(0) == os.getpid() and AUTOGROUP.exists():  # our session is our autogroup
-        with contextlib.suppress(OSError):
+def _lower_autogroup(nice: int) -> bool:
+    """Set this session's autogroup nice value; True if it is in force.
+
+    Without CAP_SYS_ADMIN the kernel takes one such write per 100 ms on the whole machine and
+    answers EAGAIN to the others (workers started together): retry for up to a second.
+    """
+    for _ in range(10):
+        try:
             AUTOGROUP.write_text(str(nice))
-    return nice
+            return True
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN:
+                return False
+            time.sleep(0.1)
+    return False
+
+
+def lower_cpu_priority(nice: int) -> tuple[int, bool | None]:
+    """Raise this process's nice value to at least `nice` (never lower it).
+
+    Returns the nice value in force and whether the session's autogroup got it too (None when
+    this process does not lead its session or the kernel has no autogroups).
+    """
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    target = max(nice, current)
+    if target > current:
+        os.setpriority(os.PRIO_PROCESS, 0, target)
+    autogroup = None
+    if os.getsid(0) == os.getpid() and AUTOGROUP.exists():  # our session is our autogroup
+        autogroup = _lower_autogroup(target)
+    return target, autogroup
 
 
 @worker_init.connect
 def _on_worker_init(**_: Any) -> None:
     nice = get_settings().worker_nice
     if nice > 0:
-        log.info("worker_priority", nice=lower_cpu_priority(nice))
+        try:
+            value, autogroup = lower_cpu_priority(nice)
+        except OSError as exc:  # never keep a worker from starting over its priority
+            log.warning("worker_priority_failed", error=repr(exc))
+            return
+        log.info("worker_priority", nice=value, autogroup=autogroup)
