@@ -63,15 +63,6 @@ async def find_duplicate(
     )
 
 
-async def count_active(session: AsyncSession, *, owner: User) -> int:
-    total = await session.scalar(
-        select(func.count())
-        .select_from(GPXFile)
-        .where(GPXFile.owner_id == owner.id, GPXFile.processing_status.in_(ACTIVE_STATUSES))
-    )
-    return int(total or 0)
-
-
 # The upload path's statements are built once, with bound parameters: building a select()
 # (operators, coercions, cache key) on every request is a measurable share of an upload's CPU.
 _ACTIVE_COUNT = (
@@ -96,10 +87,11 @@ _INSERT_FILE = insert(_FILES)
 
 
 async def duplicate_and_active(
-    session: AsyncSession, *, owner: User, trip: Trip, sha256: str
+    session: AsyncSession, *, owner_id: uuid.UUID, trip_id: uuid.UUID, sha256: str
 ) -> tuple[GPXFile | None, int]:
-    """find_duplicate and count_active in one round trip."""
-    params = {"owner_id": owner.id, "trip_id": trip.id, "sha256": sha256}
+    """The same bytes already in this trip, and the owner's jobs in ACTIVE_STATUSES, in one
+    round trip."""
+    params = {"owner_id": owner_id, "trip_id": trip_id, "sha256": sha256}
     row = (await session.execute(_DUPLICATE_AND_ACTIVE, params)).first()
     assert row is not None  # one row from the one-row subquery, joined or not
     return row[1], int(row[0] or 0)
@@ -167,7 +159,7 @@ async def register_upload(
     try:
         check_looks_like_gpx(staged.filename, staged.head)
         existing, active = await duplicate_and_active(
-            session, owner=owner, trip=trip, sha256=staged.sha256
+            session, owner_id=owner_id, trip_id=trip_id, sha256=staged.sha256
         )
         if existing is not None:
             if not _failed_by_us(existing):
