@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import random
 import statistics
 import subprocess
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -73,62 +75,63 @@ def _health_prober(url: str, stop: Any, out: Any) -> None:
     out.put((latencies, errors))
 
 
-async def _burst(
-    url: str, users: list[tuple[dict[str, str], str]], jobs: list[tuple[int, bytes]]
-) -> list[dict[str, Any]]:
-    """All uploads at once, one connection each. aiohttp (C HTTP parser) rather than httpx
-    (pure-Python h11): this client shares the machine's two cores with the API, and httpx
-    needed 0.4-0.5 s of CPU to send the burst against aiohttp's 0.1 s."""
-    connector = aiohttp.TCPConnector(limit=len(jobs))
+# A client: an async context manager (base URL, connection count) that yields
+# post(headers, trip_id, data) -> (HTTP status, gpx_file_id of a 202 or None).
+Post = Callable[[dict[str, str], str, bytes], Awaitable[tuple[int, str | None]]]
+
+
+@contextlib.asynccontextmanager
+async def _aiohttp_client(url: str, connections: int) -> AsyncIterator[Post]:
+    """aiohttp (C HTTP parser) rather than httpx (pure-Python h11): this client shares the
+    machine's two cores with the API, and httpx needed 0.4-0.5 s of CPU to send the burst
+    against aiohttp's 0.1 s."""
+    connector = aiohttp.TCPConnector(limit=connections)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as http:
 
-        async def one(user: int, data: bytes) -> dict[str, Any]:
-            headers, trip_id = users[user]
+        async def post(headers: dict[str, str], trip_id: str, data: bytes) -> tuple[int, Any]:
             form = aiohttp.FormData()
             form.add_field("file", data, filename="ride.gpx")
-            started = time.perf_counter()
-            try:
-                async with http.post(f"/trips/{trip_id}/gpx", data=form, headers=headers) as r:
-                    body = await r.json() if r.status == 202 else None
-                    latency = time.perf_counter() - started
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                return {"status": repr(exc), "latency": time.perf_counter() - started}
-            return {
-                "status": r.status,
-                "latency": latency,
-                "id": body.get("gpx_file_id") if body else None,
-            }
+            async with http.post(f"/trips/{trip_id}/gpx", data=form, headers=headers) as r:
+                body = await r.json() if r.status == 202 else {}
+                return r.status, body.get("gpx_file_id")
 
-        return await asyncio.gather(*(one(u, d) for u, d in jobs))
+        yield post
 
 
-async def _burst_httpx(
-    url: str, users: list[tuple[dict[str, str], str]], jobs: list[tuple[int, bytes]]
-) -> list[dict[str, Any]]:
-    """The same burst from httpx (the client of the first measurements: `--client httpx`)."""
-    limits = httpx.Limits(max_connections=len(jobs), max_keepalive_connections=len(jobs))
+@contextlib.asynccontextmanager
+async def _httpx_client(url: str, connections: int) -> AsyncIterator[Post]:
+    """The client of the first measurements (`--client httpx`)."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+
+        async def post(headers: dict[str, str], trip_id: str, data: bytes) -> tuple[int, Any]:
+            files = {"file": ("ride.gpx", data)}
+            r = await http.post(f"/trips/{trip_id}/gpx", files=files, headers=headers)
+            return r.status_code, r.json().get("gpx_file_id") if r.status_code == 202 else None
+
+        yield post
+
+
+CLIENTS = {"aiohttp": _aiohttp_client, "httpx": _httpx_client}
+
+
+async def _burst(
+    client: str, url: str, users: list[tuple[dict[str, str], str]], jobs: list[tuple[int, bytes]]
+) -> list[dict[str, Any]]:
+    """All uploads at once, one connection each."""
+    async with CLIENTS[client](url, len(jobs)) as post:
 
         async def one(user: int, data: bytes) -> dict[str, Any]:
             headers, trip_id = users[user]
             started = time.perf_counter()
             try:
-                r = await http.post(
-                    f"/trips/{trip_id}/gpx", files={"file": ("ride.gpx", data)}, headers=headers
-                )
-            except httpx.HTTPError as exc:
+                status, file_id = await post(headers, trip_id, data)
+            except (aiohttp.ClientError, httpx.HTTPError, TimeoutError) as exc:
                 return {"status": repr(exc), "latency": time.perf_counter() - started}
-            return {
-                "status": r.status_code,
-                "latency": time.perf_counter() - started,
-                "id": r.json().get("gpx_file_id") if r.status_code == 202 else None,
-            }
+            return {"status": status, "latency": time.perf_counter() - started, "id": file_id}
 
         return await asyncio.gather(*(one(u, d) for u, d in jobs))
-
-
-CLIENTS = {"aiohttp": _burst, "httpx": _burst_httpx}
 
 
 def _cpu(api_pid: int, worker_pids: list[int]) -> dict[str, float]:
@@ -197,7 +200,7 @@ def run_load(
     time.sleep(1.0)
     cpu_before = _cpu(api_pid, worker_pids)
     start = time.time()
-    answers = asyncio.run(CLIENTS[client_name](stack.api.url, users, jobs))
+    answers = asyncio.run(_burst(client_name, stack.api.url, users, jobs))
     ids = [a["id"] for a in answers if a.get("id")]
     deadline = time.time() + 300
     while time.time() < deadline:

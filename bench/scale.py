@@ -28,22 +28,13 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
-
 from bench.gpxgen import generate_gpx
+from bench.stack import admin_sql
 from contravento.db.migrate import upgrade
 from tests.live import ApiServer, Client, Worker, service_env
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SCALE_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _gen(args: tuple[float, int]) -> bytes:
@@ -72,7 +63,7 @@ def run(files: int, size_mb: float) -> int:
         f"in {time.monotonic() - started:.1f} s"
     )
     db = f"cv_scale_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{db}"'))
+    asyncio.run(admin_sql(f'CREATE DATABASE "{db}"', PG_ADMIN_DSN))
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{db}"
     upgrade(url)
@@ -155,7 +146,7 @@ def run(files: int, size_mb: float) -> int:
             worker.stop(timeout=30)
         if api is not None:
             api.kill()
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', PG_ADMIN_DSN))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,9 @@ REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "15"))
 MIB = 1024 * 1024
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+async def admin_sql(sql: str, dsn: str = PG_ADMIN_DSN) -> None:
+    """One statement on the admin database (CREATE / DROP DATABASE)."""
+    conn = await asyncpg.connect(dsn, timeout=5)
     try:
         await conn.execute(sql)
     finally:
@@ -75,7 +76,7 @@ class BenchStack:
     def __init__(self, label: str) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"cv-bench-{label}-"))
         self.db_name = f"cv_bench_{label}_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{self.db_name}"'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{self.db_name}"'))
         base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
         self.database_url = f"{base}/{self.db_name}"
         self.pg_dsn = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{self.db_name}"
@@ -145,7 +146,7 @@ class BenchStack:
         with contextlib.suppress(Exception):
             self.redis.flushdb()
         with contextlib.suppress(Exception):
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+            asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
