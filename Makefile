@@ -49,7 +49,7 @@ unit: install
 	$(UV) run --frozen pytest -q tests/unit
 
 worker: install
-	$(UV) run --frozen celery -A contravento.worker.app worker --loglevel=INFO
+	$(UV) run --frozen contravento worker
 
 flower: install
 	$(UV) run --frozen python -m contravento.cli flower

@@ -109,7 +109,6 @@ def e2e_table() -> None:
             storage_dir=root / "storage",
             redis_url="redis://127.0.0.1:6379/14",
             celery_enabled="true",
-            celery_in_testing="true",
             celery_force="true",
             celery_queue="gpx_hostile",
             reconcile_interval_s=0,

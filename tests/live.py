@@ -75,10 +75,8 @@ class ApiServer(Proc):
     def __init__(self, env: dict[str, str], log: Path, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [
-            str(BIN / "uvicorn"), "--factory", "contravento.main:create_app",
-            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-        ]  # fmt: skip
+        # the product's API with the tests' fault injection (tests/harness), over real HTTP
+        args = [sys.executable, "-m", "tests.harness.api", "--port", str(self.port)]
         super().__init__(args, env, log)
         self.wait_ready()
 
@@ -116,7 +114,7 @@ class Worker(Proc):
         self.quiet = loglevel.upper() != "INFO"
         args = ["nice", "-n", str(nice)] if nice else []
         args += [
-            str(BIN / "celery"), "-A", "contravento.worker.app", "worker", "--loglevel", loglevel,
+            sys.executable, "-m", "tests.harness.worker", "--loglevel", loglevel,
             "-P", "prefork", "-c", str(concurrency), "-n", self.hostname,
             "-Q", env.get("CELERY_QUEUE", "gpx"), "--without-mingle", "--without-gossip", *extra,
         ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""`contravento ...` commands: gpx-info, serve, reconcile."""
+"""`contravento ...` commands: gpx-info, run, serve, migrate, reconcile, worker, flower."""
 
 from __future__ import annotations
 
@@ -122,17 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="migrate, start a worker when Redis answers, serve the API")
     sub.add_parser("serve", help="migrate and serve the API only")
     sub.add_parser("migrate", help="apply database migrations")
-    rec = sub.add_parser("reconcile", help="reschedule jobs stuck in pending/processing")
-    rec.add_argument("--older-than", type=float, default=None, help="seconds (default: timeout)")
+    rec = sub.add_parser("reconcile", help="hand out again jobs that nobody holds")
     rec.add_argument(
         "--every", type=float, default=None, metavar="SECONDS", help="keep running, every SECONDS"
+    )
+    sub.add_parser(
+        "worker", help="a Celery worker with a unique name (other arguments go to celery)"
     )
     sub.add_parser("flower", help="run Flower against the broker (auth from FLOWER_BASIC_AUTH)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if extra and args.command != "worker":
+        build_parser().parse_args(argv)  # the usual error for unknown arguments
     if args.command == "gpx-info":
         return gpx_info(args.files, args.json)
     from . import runner
@@ -144,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return runner.migrate()
     if args.command == "reconcile":
-        if args.every:
-            return runner.reconcile_forever(args.older_than, args.every)
-        return runner.reconcile_once(args.older_than)
+        return runner.reconcile(args.every)
+    if args.command == "worker":
+        return runner.worker(extra)
     if args.command == "flower":
         return runner.flower()
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -43,16 +43,23 @@ class Settings(BaseSettings):
     # burst of uploads is answered before the API spends its CPU parsing
     gpx_ingest_priority_s: float = Field(default=1.0, ge=0)
 
+    # A running job holds a lease on its row, renewed every LEASE_RENEW_S; a lease not renewed
+    # for LEASE_S (its runner died) is reclaimed by the reconciler, every RECONCILE_INTERVAL_S.
+    lease_s: float = Field(default=20.0, gt=0)
+    lease_renew_s: float = Field(default=5.0, gt=0)
+    reconcile_interval_s: float = 5.0
+    # a pending job dispatched this long ago and not found in the queue is dispatched again
+    redispatch_after_s: float = Field(default=20.0, gt=0)
+    # last resort: a pending job behind a queue too long to search is dispatched again after this
     processing_timeout_s: float = 600.0
-    reconcile_interval_s: float = 60.0
     max_attempts: int = 4
+    db_statement_timeout_s: float = Field(default=30.0, ge=0)  # 0: no limit
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     celery_enabled: bool = True
     celery_rollout_percentage: int = Field(default=100, ge=0, le=100)
     celery_queue: str = "gpx"
     celery_force: bool = False  # route every file to Celery whatever its size (tests, bench)
-    celery_in_testing: bool = False  # APP_ENV=testing routes in-process unless this is set
     redis_connect_timeout_s: float = 0.5
     redis_circuit_open_s: float = 30.0
     retry_base_s: float = 60.0
@@ -87,6 +94,12 @@ class Settings(BaseSettings):
     @property
     def async_threshold_bytes(self) -> int:
         return int(self.gpx_async_threshold_mb * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _lease_outlives_renewals(self) -> Settings:
+        if self.lease_renew_s * 2 > self.lease_s:
+            raise ValueError("LEASE_S must be at least twice LEASE_RENEW_S")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

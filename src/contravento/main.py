@@ -19,9 +19,9 @@ from .logging import configure_logging
 from .metrics import ApiMetrics
 from .schemas.errors import error_responses
 from .services.context import AppContext
-from .services.dispatch import Dispatcher, Publisher
 from .services.health import BrokerProbe
-from .services.reconcile import reconcile
+from .services.jobs.dispatch import Dispatcher, Publisher
+from .services.jobs.reconcile import reconcile
 from .web import install_web
 
 log = structlog.get_logger("contravento.app")
@@ -56,7 +56,7 @@ async def _reconcile_loop(app: FastAPI) -> None:
     dispatcher: Dispatcher = app.state.dispatcher
     while True:
         try:
-            await reconcile(ctx, dispatcher.resubmit)
+            await reconcile(ctx, dispatcher)
         except Exception:
             log.exception("reconcile_failed")
         await asyncio.sleep(ctx.settings.reconcile_interval_s)
@@ -82,6 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loop_task
+        app.state.dispatcher.close()
         await app.state.dispatcher.drain()
         if app.state.broker_probe is not None:
             await app.state.broker_probe.close()

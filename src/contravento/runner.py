@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import uuid
 
 import redis
 
@@ -32,12 +35,8 @@ def migrate() -> int:
     return 0
 
 
-def _worker_command(settings: Settings, concurrency: int = 2) -> list[str]:
-    celery = shutil.which("celery", path=os.path.dirname(sys.executable)) or "celery"
-    return [
-        celery, "-A", "contravento.worker.app", "worker", "--loglevel", settings.log_level,
-        "-Q", settings.celery_queue, "-c", str(concurrency),
-    ]  # fmt: skip
+def _worker_command(concurrency: int = 2) -> list[str]:
+    return [sys.executable, "-m", "contravento.cli", "worker", "-c", str(concurrency)]
 
 
 def run(*, with_worker: bool) -> int:
@@ -48,7 +47,7 @@ def run(*, with_worker: bool) -> int:
         upgrade(settings.database_url)
     worker: subprocess.Popen[bytes] | None = None
     if with_worker and settings.celery_enabled and redis_reachable(settings):
-        worker = subprocess.Popen(_worker_command(settings))
+        worker = subprocess.Popen(_worker_command())
         mode = f"Celery + Redis ({settings.redis_url.split('@')[-1]}): archivos > "
         mode += f"{settings.gpx_async_threshold_mb:g} MB van a un worker (pid {worker.pid})"
     elif settings.celery_enabled and with_worker:
@@ -75,54 +74,69 @@ def run(*, with_worker: bool) -> int:
     return 0
 
 
-def reconcile_once(older_than: float | None) -> int:
+async def _reconcile(every_s: float | None) -> int:
+    """One pass (every_s None) or the reconciler service's loop, on one context: in-process
+    jobs it starts run here, to their end, before a SIGTERM lets it exit."""
+    import signal
+
     from .services.context import AppContext
-    from .services.dispatch import Dispatcher
+    from .services.jobs.dispatch import Dispatcher
+    from .services.jobs.reconcile import reconcile
     from .worker.app import app as celery_app
     from .worker.publisher import CeleryPublisher
 
     settings = get_settings()
+    ctx = AppContext.create(settings)
+    publisher = CeleryPublisher(celery_app, settings) if settings.celery_enabled else None
+    dispatcher = Dispatcher(ctx, publisher)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    total = 0
+    try:
+        while True:
+            try:
+                total += await reconcile(ctx, dispatcher)
+            except Exception as exc:  # the database or Redis may be down a while: keep going
+                print(f"reconcile failed: {exc!r}", file=sys.stderr, flush=True)
+            if every_s is None:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+            if stop.is_set():
+                break
+        dispatcher.close()
+        await dispatcher.drain()
+        return total
+    finally:
+        await ctx.dispose()
 
-    async def _go() -> int:
-        from .services.reconcile import reconcile
 
-        ctx = AppContext.create(settings)
-        publisher = CeleryPublisher(celery_app, settings) if settings.celery_enabled else None
-        dispatcher = Dispatcher(ctx, publisher)
-        try:
-            count = await reconcile(ctx, dispatcher.resubmit, older_than_s=older_than)
-            await dispatcher.drain()
-            return count
-        finally:
-            await ctx.dispose()
-
-    count = asyncio.run(_go())
+def reconcile(every_s: float | None) -> int:
+    """`contravento reconcile` (once) or `contravento reconcile --every 5` (the service)."""
+    count = asyncio.run(_reconcile(every_s))
     print(f"Trabajos reprogramados: {count}", flush=True)
     return 0
 
 
-def reconcile_forever(older_than: float | None, every_s: float) -> int:
-    """The reconciler service: `contravento reconcile --every 60` (one per stack)."""
-    import signal
-    import time
+def worker_name() -> str:
+    """A node name of its own for every worker: `make run` and `make worker` on one host
+    would otherwise both be celery@<host> (Celery's DuplicateNodenameWarning, one worker in
+    /ready, processed_by unable to tell them apart)."""
+    return f"contravento-{os.getpid()}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
 
-    stop = False
 
-    def _stop(*_args: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    while not stop:
-        try:
-            reconcile_once(older_than)
-        except Exception as exc:  # the database or Redis may be down for a while: keep going
-            print(f"reconcile failed: {exc!r}", file=sys.stderr, flush=True)
-        deadline = time.monotonic() + every_s
-        while not stop and time.monotonic() < deadline:
-            time.sleep(min(1.0, every_s))
-    return 0
+def worker(extra: list[str]) -> int:
+    """`contravento worker [celery worker options]`: a Celery worker with a unique name."""
+    settings = get_settings()
+    celery = shutil.which("celery", path=os.path.dirname(sys.executable)) or "celery"
+    cmd = [celery, "-A", "contravento.worker.app", "worker", "--loglevel", settings.log_level,
+           "-Q", settings.celery_queue]  # fmt: skip
+    if not any(arg in ("-n", "--hostname") or arg.startswith("--hostname=") for arg in extra):
+        cmd += ["-n", worker_name()]
+    os.execv(cmd[0], cmd + extra)
+    return 0  # pragma: no cover
 
 
 def flower_problems(settings: Settings) -> list[str]:

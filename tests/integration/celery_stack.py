@@ -41,13 +41,15 @@ class Stack:
             "auto_migrate": "false",
             "redis_url": f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
             "celery_enabled": "true",
-            "celery_in_testing": "true",
             "celery_queue": self.queue,
             "gpx_async_threshold_mb": 0.5,
             "retry_base_s": 1,
             "retry_jitter_s": 0.2,
             "fault_dir": self.fault_dir,
             "reconcile_interval_s": 0,
+            # short leases: a killed run's job is taken again within seconds in these tests
+            "lease_s": 4,
+            "lease_renew_s": 1,
             "worker_ping_cache_s": 0,  # tests watch workers come and go
         }
         values.update(overrides)

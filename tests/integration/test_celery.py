@@ -246,8 +246,8 @@ def test_lost_message_is_reenqueued_by_the_reconciler(stack: Stack) -> None:
     time.sleep(1)
     assert client.status(headers, r.json()["gpx_file_id"])["processing_status"] == "pending"
     out = subprocess.run(
-        [str(BIN / "contravento"), "reconcile", "--older-than", "0"],
-        env=stack.env,
+        [str(BIN / "contravento"), "reconcile"],
+        env={**stack.env, "REDISPATCH_AFTER_S": "0.5"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -256,7 +256,7 @@ def test_lost_message_is_reenqueued_by_the_reconciler(stack: Stack) -> None:
     assert "Trabajos reprogramados: 1" in out.stdout, out.stdout + out.stderr
     status = client.wait_done(headers, r.json()["gpx_file_id"])
     assert status["processing_status"] == "completed" and status["processed_by"].startswith("w1@")
-    assert status["task_id"] != r.json()["task_id"]  # a new message for the same row
+    assert status["task_id"] == r.json()["task_id"]  # the same task, published again
     assert worker.proc.poll() is None
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import event, func, select
 
 from contravento.db.models import Trackpoint
 from contravento.domain import TrackSummary
-from contravento.services import processing
-from contravento.services.processing import process_gpx_file
+from contravento.services.jobs import process as processing
+from contravento.services.jobs.process import process_gpx_file
 from tests.integration.conftest import Api
 from tests.integration.test_processing import _reset
 from tests.support import sample

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, select, update
 
 from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
-from contravento.services.processing import process_gpx_file
+from contravento.services.jobs.process import process_gpx_file
 from tests.integration.conftest import Api
 from tests.support import sample
 
@@ -119,7 +119,7 @@ async def test_attempts_are_capped_whoever_redelivers(api: Api) -> None:
             .values(processing_status="processing", attempts=api.settings.max_attempts)
         )
     result = await process_gpx_file(api.app.state.ctx, file_id)  # one more redelivery
-    assert result.outcome == "skipped"
+    assert result.outcome == "failed" and result.error_code == "GPX_PROCESSING_FAILED"
     status = await api.wait_done(headers, str(file_id))
     assert (
         status["processing_status"] == "failed" and status["error_code"] == "GPX_PROCESSING_FAILED"

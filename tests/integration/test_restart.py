@@ -20,7 +20,8 @@ def test_kill_api_mid_job_then_restart_completes_it(database_url: str, tmp_path:
         auto_migrate="false",
         celery_enabled="false",
         processing_delay_s=30,  # the job stays in flight until we kill the server
-        processing_timeout_s=1,
+        lease_s=2,  # the killed run's lease expires 2 s after its last renewal
+        lease_renew_s=0.5,
         reconcile_interval_s=0.5,
     )
     server = ApiServer(env, tmp_path / "api1.log")

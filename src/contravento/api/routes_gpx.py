@@ -80,7 +80,7 @@ async def upload_gpx(
         metrics.record_upload(mode="none", result="rejected")
         raise
     if created:
-        await dispatcher.schedule(row, background, assigned=True)
+        await dispatcher.schedule(row, background)
     metrics.record_upload(mode=row.processing_mode, result="accepted" if created else "duplicate")
     body = UploadOut(
         gpx_file_id=row.id,

@@ -60,6 +60,7 @@ class GPXFile(Base):
     __table_args__ = (
         UniqueConstraint("trip_id", "sha256", name="uq_gpx_files_trip_sha256"),
         Index("ix_gpx_files_status_updated", "processing_status", "updated_at"),
+        Index("ix_gpx_files_status_lease", "processing_status", "lease_expires_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -73,7 +74,7 @@ class GPXFile(Base):
     storage_key: Mapped[str] = mapped_column(String(500))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    processing_status: Mapped[str] = mapped_column(String(20), default="pending")
+    processing_status: Mapped[str] = mapped_column(String(20), default="pending")  # JobStatus
     processing_mode: Mapped[str] = mapped_column(String(20), default="background")
     celery_task_id: Mapped[str | None] = mapped_column(String(64), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -85,6 +86,10 @@ class GPXFile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # the job's lease, held by the run whose fencing number is `attempts` (services/jobs/machine)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     trip: Mapped[Trip] = relationship(back_populates="gpx_files")
     stats: Mapped[RouteStatsRow | None] = relationship(

@@ -15,13 +15,27 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util.concurrency import await_
 
 
-def create_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, null_pool: bool = False, statement_timeout_s: float = 0
+) -> AsyncEngine:
+    """statement_timeout_s bounds every statement on PostgreSQL (server side, and the
+    driver's wait for an answer a little longer), so one hung query cannot hold a job or a
+    request forever; SQLite waits at most 30 s for a lock."""
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
-    elif null_pool:
+    elif statement_timeout_s > 0 and "+asyncpg" in url:
+        milliseconds = str(int(statement_timeout_s * 1000))
+        kwargs["connect_args"] = {
+            "server_settings": {
+                "statement_timeout": milliseconds,
+                "idle_in_transaction_session_timeout": str(int(statement_timeout_s * 2000)),
+            },
+            "command_timeout": statement_timeout_s + 5,
+        }
+    if null_pool and not url.startswith("sqlite"):
         kwargs["poolclass"] = NullPool
-    else:
+    elif not url.startswith("sqlite"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):

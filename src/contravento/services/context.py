@@ -21,7 +21,11 @@ class AppContext:
 
     @classmethod
     def create(cls, settings: Settings, *, pool_size: int | None = None) -> AppContext:
-        engine = create_engine(settings.database_url, pool_size=pool_size or settings.db_pool_size)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=pool_size or settings.db_pool_size,
+            statement_timeout_s=settings.db_statement_timeout_s,
+        )
         return cls(
             settings=settings,
             engine=engine,

@@ -5,26 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
-
-
-def max_retries(settings: Settings) -> int:
-    """Retries after the first try: MAX_ATTEMPTS (default 4) tries in all, one cap for both
-    the Celery retries and the claim, which also counts redeliveries after a crash."""
-    return max(settings.max_attempts - 1, 0)
-
-
-def max_countdown_s(settings: Settings) -> float:
-    retries = max(max_retries(settings), 1)
-    return float(settings.retry_base_s * 2.0 ** (retries - 1) + settings.retry_jitter_s)
+from ..services.jobs.machine import RetryPolicy
 
 
 def visibility_timeout_s(settings: Settings) -> int:
-    """Longer than the longest countdown plus the hard time limit, with a margin.
+    """Longer than the longest retry countdown plus the hard time limit, with a margin.
 
-    Redis redelivers a message not acked within this window; a shorter value would run a task
-    that is merely waiting out its retry countdown, or still running, a second time.
+    Redis redelivers a message not acked within this window; a shorter value would deliver a
+    task that is merely waiting out its retry countdown a second time. A worker that died is
+    not waited for: its job's lease expires and the reconciler hands the job out again.
     """
-    return int(max_countdown_s(settings) + settings.task_time_limit_s + 600)
+    return int(RetryPolicy(settings).longest_delay_s + settings.task_time_limit_s + 600)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -67,6 +58,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": True,
         "task_track_started": True,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # SIGTERM (a deploy, a scale-in) is a warm shutdown: no new tasks, the running one
+        # finishes (terminationGracePeriodSeconds exceeds TASK_TIME_LIMIT_S). If a cold
+        # shutdown comes anyway (SIGQUIT, a second signal), it is first a soft one: the task
+        # gets this long to finish, then its message goes back to the queue (acks late).
+        "worker_soft_shutdown_timeout": float(settings.task_time_limit_s),
+        "worker_enable_soft_shutdown_on_idle": True,
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "enable_utc": True,

@@ -7,6 +7,7 @@ we stop trying for REDIS_CIRCUIT_OPEN_S and route straight to in-process process
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import structlog
@@ -19,6 +20,8 @@ log = structlog.get_logger("contravento.publisher")
 
 # Not copied to the sending app: its result backend (see publishing_app) and non-settings keys.
 _NOT_FOR_SENDING = ("result_backend", "deprecated_settings", "include")
+# the reconciler reads at most this many queued messages to learn which jobs wait there
+QUEUE_SCAN_LIMIT = 5000
 
 
 def publishing_app(app: Celery) -> Celery:
@@ -73,13 +76,13 @@ class CeleryPublisher:
     async def publish(
         self, *, gpx_file_id: str, trip_id: str, request_id: str | None, task_id: str
     ) -> bool:
+        """True once Redis has the message, False once it certainly has not: the send is
+        awaited to its end (bounded by the connect and socket timeouts, no retries), never
+        abandoned half-way, so a job that falls back in-process is not also in the queue."""
         if self.circuit_open:
             return False
-        timeout = self.settings.redis_connect_timeout_s * 4 + 1.0
         try:
-            await asyncio.wait_for(
-                asyncio.to_thread(self._send, gpx_file_id, trip_id, request_id, task_id), timeout
-            )
+            await asyncio.to_thread(self._send, gpx_file_id, trip_id, request_id, task_id)
             return True
         except Exception as exc:
             self.open_until = time.monotonic() + self.settings.redis_circuit_open_s
@@ -89,3 +92,25 @@ class CeleryPublisher:
                 circuit_open_s=self.settings.redis_circuit_open_s,
             )
             return False
+
+    def _queued(self, task_ids: set[str]) -> set[str] | None:
+        with self.sender.connection_for_read() as connection:
+            client = connection.default_channel.client
+            if client.llen(self.settings.celery_queue) > QUEUE_SCAN_LIMIT:
+                return None
+            found = set()
+            for raw in client.lrange(self.settings.celery_queue, 0, -1):
+                try:
+                    task_id = json.loads(raw)["headers"]["id"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if task_id in task_ids:
+                    found.add(task_id)
+            return found
+
+    async def queued(self, task_ids: set[str]) -> set[str] | None:
+        """Which of these tasks wait in the Celery queue (the Redis list); None when the
+        queue holds more than QUEUE_SCAN_LIMIT messages (presume they all wait)."""
+        if self.circuit_open:
+            return set()
+        return await asyncio.to_thread(self._queued, task_ids)

@@ -1,37 +1,44 @@
-"""Thin, named tasks: they take ids and call the same service as the in-process path."""
+"""Thin, named tasks: they take ids and call the same service as the in-process path.
+
+What Flower shows is what the row says: a job that failed (a file that can never be
+processed, a time limit, attempts used up) is a FAILURE carrying its code and Spanish message;
+a transient error is a RETRY whose countdown matches the row's `next_attempt_at`.
+"""
 
 from __future__ import annotations
 
-import random
 import uuid
 from typing import Any
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 
-from ..services.errors import TransientProcessingError
-from ..services.processing import (
-    EXHAUSTED_CODE,
-    EXHAUSTED_MESSAGE,
-    INTERNAL_CODE,
-    INTERNAL_MESSAGE,
-    TIMEOUT_CODE,
-    TIMEOUT_MESSAGE,
-    mark_failed,
-    process_gpx_file,
-    release_for_retry,
-)
+from ..services.jobs import machine
+from ..services.jobs.process import JobRun, TransientJobError, process_gpx_file
 from . import priority, signals  # noqa: F401  (priority and structured logging hooks)
 from .app import TASK_NAME, app
 from .base import DatabaseTask
-from .config import max_retries
 
 log = structlog.get_logger("contravento.worker")
+# the message is due a moment after the row, so the claim finds the retry due
+COUNTDOWN_MARGIN_S = 0.5
 
 
-def retry_countdown(retries_done: int, *, base_s: float, jitter_s: float) -> float:
-    """60 s, 120 s, 240 s (base doubling) plus a small jitter; not Celery's full jitter."""
-    return float(base_s * 2.0**retries_done + random.uniform(0.0, jitter_s))
+class JobFailedError(Exception):
+    """The job ended `failed`: raised so that Celery (and Flower) record a FAILURE."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def _fail(self: DatabaseTask, run: JobRun, failure: machine.Failure) -> JobFailedError:
+    if run.held is not None:
+        try:
+            self.run_async(machine.fail(self.ctx, run.held, failure))
+        except Exception:  # the database may be away: the lease expires, the row is reclaimed
+            log.exception("task_mark_failed_failed")
+    return JobFailedError(failure.code, failure.message)
 
 
 @app.task(bind=True, base=DatabaseTask, name=TASK_NAME, max_retries=None, acks_late=True)
@@ -43,38 +50,28 @@ def process_gpx_file_async(
     except ValueError:
         log.error("task_dropped_bad_id", gpx_file_id=str(gpx_file_id)[:64])
         return {"outcome": "dropped"}
-    settings = self.ctx.settings
+    run = JobRun()
     try:
-        result = self.run_async(process_gpx_file(self.ctx, file_id, worker=self.request.hostname))
-    except TransientProcessingError as exc:
-        done = int(self.request.retries)
-        if done >= max_retries(settings):
-            self.run_async(mark_failed(self.ctx, file_id, EXHAUSTED_CODE, EXHAUSTED_MESSAGE))
-            log.error("task_retries_exhausted", error=str(exc))
-            return {"outcome": "failed", "error_code": EXHAUSTED_CODE}
-        countdown = retry_countdown(
-            done, base_s=settings.retry_base_s, jitter_s=settings.retry_jitter_s
+        result = self.run_async(
+            process_gpx_file(self.ctx, file_id, worker=self.request.hostname, run=run)
         )
-        log.warning(
-            "task_retry_scheduled", countdown_s=round(countdown, 3), retry=done + 1, error=str(exc)
-        )
-        try:
-            self.run_async(_back_to_pending(self, file_id))
-        except Exception:  # the database may be the thing that is down
-            log.warning("task_release_failed", exc_info=True)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+    except TransientJobError as exc:
+        raise _retry(self, exc) from exc
     except SoftTimeLimitExceeded:
         self.cancel_pending()
-        self.run_async(mark_failed(self.ctx, file_id, TIMEOUT_CODE, TIMEOUT_MESSAGE))
         log.error("task_soft_time_limit")
-        return {"outcome": "failed", "error_code": TIMEOUT_CODE}
+        raise _fail(self, run, machine.TIMEOUT) from None
     except Exception:  # not transient, not the file's fault: fail the job, never loop on it
         log.exception("task_crashed")
-        try:
-            self.run_async(mark_failed(self.ctx, file_id, INTERNAL_CODE, INTERNAL_MESSAGE))
-        except Exception:
-            log.exception("task_mark_failed_failed")
-        return {"outcome": "failed", "error_code": INTERNAL_CODE}
+        self.cancel_pending()
+        raise _fail(self, run, machine.INTERNAL) from None
+    if result.outcome == "failed":
+        raise JobFailedError(result.error_code or "", result.error_message or "")
+    if result.outcome == "busy" and result.again_in_s is not None:
+        # another run holds a live lease (a redelivery after its pool process was killed, or
+        # a duplicate): look again when that lease would expire, never beside it
+        log.info("task_job_busy", again_in_s=round(result.again_in_s, 3))
+        raise self.retry(countdown=result.again_in_s + COUNTDOWN_MARGIN_S)
     return {
         "outcome": result.outcome,
         "attempts": result.attempts,
@@ -82,7 +79,27 @@ def process_gpx_file_async(
     }
 
 
-async def _back_to_pending(task: DatabaseTask, file_id: uuid.UUID) -> None:
-    # the row waits as pending for its countdown; if redeliveries after crashes have already
-    # used up MAX_ATTEMPTS, release_for_retry fails it and the retry will find nothing to do
-    await release_for_retry(task.ctx, file_id)
+def _retry(self: DatabaseTask, exc: TransientJobError) -> BaseException:
+    """Record the retry in the row (machine.retry_later) and let a countdown carry it."""
+    policy = machine.RetryPolicy(self.ctx.settings)
+    decision = None
+    if exc.held is not None:
+        try:
+            decision = self.run_async(machine.retry_later(self.ctx, exc.held))
+        except Exception:  # the database may be what is down: the lease expires meanwhile
+            log.warning("task_release_failed", exc_info=True)
+    if decision is not None and not decision.retry:
+        log.error("task_retries_exhausted", error=str(exc))
+        return JobFailedError(machine.EXHAUSTED.code, machine.EXHAUSTED.message)
+    if decision is not None:
+        countdown = decision.delay_s
+    else:  # nothing recorded: retry on the schedule of the attempts this message has seen
+        countdown = min(policy.delay_s(int(self.request.retries) + 1), policy.longest_delay_s)
+    log.warning(
+        "task_retry_scheduled",
+        countdown_s=round(countdown, 3),
+        retry=int(self.request.retries) + 1,
+        error=str(exc),
+    )
+    retry: BaseException = self.retry(exc=exc, countdown=countdown + COUNTDOWN_MARGIN_S)
+    return retry
