@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 SAMPLE ?= tests/data/samples/strava-ride-power-hr-cad.gpx
 
-.PHONY: help uv install chromium run test lint typecheck unit integration worker flower bench screenshots clean
+.PHONY: help uv install chromium kubectl run test lint typecheck unit integration worker flower bench screenshots clean
 
 help:
 	@echo "make run      install and start the service on http://127.0.0.1:8000"
@@ -32,6 +32,14 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null || \
 	  echo "could not install chromium: browser tests skip (and fail under CI=true)"; }
 
+# kubectl renders deploy/k8s offline (`kubectl kustomize`, built in) for tests/unit/test_k8s_manifests.py;
+# no cluster is contacted. Missing and not installable: those tests skip (and fail under CI=true).
+kubectl:
+	@command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found: installing the kubectl package"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kubectl >/dev/null || \
+	  echo "could not install kubectl: the Kubernetes manifest tests skip (and fail under CI=true)"; }
+
 run: install
 	@$(PY) -m contravento.cli run
 
@@ -42,7 +50,7 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy
 
-test: lint typecheck chromium
+test: lint typecheck chromium kubectl
 	$(UV) run --frozen pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: install

@@ -4,7 +4,7 @@
 #   ./deploy.sh local               build and start docker-compose.local.yml
 #   ./deploy.sh staging             build, start docker-compose.prod.yml with .env.staging
 #   ./deploy.sh prod                build, start docker-compose.prod.yml with .env.prod
-#   ./deploy.sh rollback [staging|prod]
+#   ./deploy.sh rollback [local|staging|prod]
 #                                   CELERY_ENABLED=false for the API only (every file is
 #                                   processed in-process); workers keep draining the queue.
 #   ./deploy.sh status [env]        docker compose ps
@@ -97,7 +97,11 @@ rollback() {
   API_CELERY_ENABLED=false "${COMPOSE[@]}" up -d --no-deps --force-recreate api
   wait_ready "$(api_url)"
   echo "Every upload is now processed inside the API. This lasts until the next deploy;"
-  echo "to keep it, set API_CELERY_ENABLED=false in .env.${target}."
+  if [[ "$target" == local ]]; then
+    echo "to keep it, export API_CELERY_ENABLED=false before ./deploy.sh local."
+  else
+    echo "to keep it, set API_CELERY_ENABLED=false in .env.${target}."
+  fi
 }
 
 case "$ENV_NAME" in

@@ -1,4 +1,5 @@
-"""`contravento ...` commands: gpx-info, run, serve, migrate, reconcile, worker, flower."""
+"""`contravento ...` commands: gpx-info, run, serve, migrate [--check], reconcile, worker,
+flower."""
 
 from __future__ import annotations
 
@@ -113,6 +114,27 @@ def _report_error(path: str, error: dict[str, str], as_json: bool) -> None:
         print(f"{path}: error {error['code']}: {error['message']}", file=sys.stderr)
 
 
+def migrate_check() -> int:
+    """`contravento migrate --check`: 0 when the schema is at head (or newer), 1 otherwise.
+
+    What the Kubernetes pods wait on before they start (deploy/k8s, initContainer)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .config import get_settings
+    from .db.migrate import missing_revisions
+
+    try:
+        missing = missing_revisions(get_settings().database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"No se puede leer la versión del esquema: {exc}", file=sys.stderr)
+        return 1
+    if missing:
+        print(f"Faltan migraciones: {', '.join(missing)}.", file=sys.stderr)
+        return 1
+    print("Esquema al día.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contravento", description="ContraVento GPX service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,7 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="one JSON object per file")
     sub.add_parser("run", help="migrate, start a worker when Redis answers, serve the API")
     sub.add_parser("serve", help="migrate and serve the API only")
-    sub.add_parser("migrate", help="apply database migrations")
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument(
+        "--check",
+        action="store_true",
+        help="apply nothing; exit 1 while the database is behind this code's migrations",
+    )
     rec = sub.add_parser("reconcile", help="hand out again jobs that nobody holds")
     rec.add_argument(
         "--every", type=float, default=None, metavar="SECONDS", help="keep running, every SECONDS"
@@ -139,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().parse_args(argv)  # the usual error for unknown arguments
     if args.command == "gpx-info":
         return gpx_info(args.files, args.json)
+    if args.command == "migrate" and args.check:
+        return migrate_check()
     from . import runner
 
     if args.command == "run":

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ FOREIGN_ENV = {
     "FLOWER_OAUTH2_KEY",
     "FLOWER_OAUTH2_SECRET",
     "FLOWER_OAUTH2_REDIRECT_URI",
+    "AWS_ACCESS_KEY_ID",  # boto3's standard credentials
+    "AWS_SECRET_ACCESS_KEY",
 }
 
 
@@ -135,7 +138,8 @@ def test_production_requires_secrets_and_limits_workers() -> None:
     assert '--requirepass "$$REDIS_PASSWORD"' in _redis_command(services["redis"])
     assert "$$REDIS_PASSWORD" in " ".join(services["redis"]["healthcheck"]["test"])
     for name in APP_SERVICES:  # the password reaches every client through REDIS_URL
-        assert services[name]["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
+        url = services[name]["environment"]["REDIS_URL"]
+        assert url.startswith("${REDIS_URL:-redis://:${REDIS_PASSWORD:?"), url  # or Sentinel's
     worker = services["celery_worker"]
     limits = worker["deploy"]["resources"]["limits"]
     assert float(limits["cpus"]) == 1.0
@@ -154,7 +158,53 @@ def test_production_requires_secrets_and_limits_workers() -> None:
 def test_local_runs_in_development_without_secrets() -> None:
     local = compose("docker-compose.local.yml")
     assert local["services"]["api"]["environment"]["APP_ENV"] == "development"
-    assert "${" not in (ROOT / "docker-compose.local.yml").read_text()
+    # only switches with a default (the rollback's): nothing to set before it starts
+    text = (ROOT / "docker-compose.local.yml").read_text()
+    assert re.findall(r"\$\{[^}]*\}", text) == ["${API_CELERY_ENABLED:-true}"]
+
+
+def test_both_stacks_roll_back_through_the_apis_switch_only(stack: dict[str, Any]) -> None:
+    services = stack["services"]
+    assert services["api"]["environment"]["CELERY_ENABLED"] == "${API_CELERY_ENABLED:-true}"
+    for name in ("celery_worker", "reconciler", "flower"):  # they keep draining the queue
+        assert services[name]["environment"]["CELERY_ENABLED"] == "true", name
+
+
+def test_production_compose_has_the_s3_settings_and_says_how_redis_is_ha() -> None:
+    prod = compose("docker-compose.prod.yml")
+    text = (ROOT / "docker-compose.prod.yml").read_text()
+    for name in ("api", "celery_worker", "reconciler"):
+        env = prod["services"][name]["environment"]
+        assert env["STORAGE_BACKEND"] == "${STORAGE_BACKEND:-local}"  # one host by default
+        assert env["S3_REGION"] == "${S3_REGION:-us-east-1}"
+        for key in ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_PREFIX"):
+            assert env[key] == f"${{{key}:-}}", key
+        # valueless: passed only when set, so an instance role applies otherwise
+        assert env["AWS_ACCESS_KEY_ID"] is None and env["AWS_SECRET_ACCESS_KEY"] is None
+        assert env["REDIS_SENTINEL_MASTER"] == "${REDIS_SENTINEL_MASTER:-mymaster}"
+    assert "REDIS_URL=sentinel://" in text and "REDIS_SENTINEL_MASTER=mymaster" in text
+
+
+def _compose_spec_check(*files: Path) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(
+        [str(tool), "--builtin-schema", "vendor.compose-spec", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_compose_files_follow_the_compose_specification(tmp_path: Path) -> None:
+    """Validated against the Compose specification's JSON schema (offline), not only parsed."""
+    files = [ROOT / "docker-compose.local.yml", ROOT / "docker-compose.prod.yml"]
+    done = _compose_spec_check(*files)
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "docker-compose.broken.yml"  # the same check fails on a typo
+    broken.write_text(files[1].read_text().replace("stop_grace_period:", "stop_grace_periods:"))
+    failed = _compose_spec_check(broken)
+    assert failed.returncode != 0 and "stop_grace_periods" in failed.stdout
 
 
 def test_dockerfile_multi_stage_slim_non_root_from_the_lock() -> None:
@@ -253,6 +303,18 @@ def test_deploy_rollback_turns_celery_off_for_the_api_only(tmp_path: Path) -> No
     [up] = [c for c in calls if " up -d" in c]
     assert up.endswith("up -d --no-deps --force-recreate api | API_CELERY_ENABLED=false"), up
     assert "contravento-prod" in up
+
+
+def test_deploy_rollback_works_against_the_local_stack(tmp_path: Path) -> None:
+    done, calls = _run_deploy(tmp_path, "rollback", "local")
+    assert done.returncode == 0, done.stderr
+    [up] = [c for c in calls if " up -d" in c]
+    assert up == (
+        "docker compose -f docker-compose.local.yml up -d --no-deps --force-recreate api"
+        " | API_CELERY_ENABLED=false"
+    ), up
+    assert not [c for c in calls if "inspect" in c]  # the local image is built, not looked up
+    assert "export API_CELERY_ENABLED=false" in done.stdout
 
 
 def test_deploy_without_arguments_prints_usage(tmp_path: Path) -> None:
