@@ -64,6 +64,8 @@ def run(*, with_worker: bool) -> int:
             host=settings.host,
             port=settings.port,
             log_config=None,
+            proxy_headers=True,  # X-Forwarded-For of FORWARDED_ALLOW_IPS only: the client address
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
     finally:
         if worker is not None:
