@@ -114,8 +114,11 @@ class AuthLimiter:
 
     @staticmethod
     async def _wait_s(limiter: FixedWindowRateLimiter, item: RateLimitItem, *ids: str) -> int:
+        """Seconds until the window ends, never less: Redis's TTL is rounded to the nearest
+        second (up to 0.5 s short), so one second is added there."""
         stats = await limiter.get_window_stats(item, *ids)
-        return max(1, math.ceil(stats.reset_time - time.time()))
+        slack = 1 if isinstance(limiter.storage, RedisStorage) else 0
+        return max(1, math.ceil(stats.reset_time - time.time()) + slack)
 
     async def begin_login(self, *, email: str, address: str) -> None:
         """Count a sign-in attempt before its password is checked; TooManyAttemptsError
