@@ -66,6 +66,7 @@ bench: install
 	$(UV) run --frozen python -m bench.domain
 	$(UV) run --frozen python -m bench.e2e
 	$(UV) run --frozen python -m bench.load
+	$(UV) run --frozen python -m bench.auth
 
 screenshots: install chromium
 	UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest -q -p no:cacheprovider tests/e2e -k completed

@@ -88,6 +88,7 @@ class BenchStack:
         self.env = service_env(
             app_env="production",
             secret_key=secrets.token_urlsafe(48),
+            metrics_token=secrets.token_urlsafe(32),
             database_url=self.database_url,
             storage_dir=self.tmp / "storage",
             auto_migrate="false",

@@ -26,7 +26,9 @@ def free_port() -> int:
 
 def service_env(**values: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GPX_", "CELERY_", "REDIS_"))}
-    env.update({"APP_ENV": "testing", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    env.update({"APP_ENV": "development", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
+    # every test signs up from 127.0.0.1; tests/security/test_auth_rate_limit.py sets its own
+    env["AUTH_IP_RATE_LIMIT"] = "100000/minute"
     env.update({k.upper(): str(v) for k, v in values.items()})
     return env
 

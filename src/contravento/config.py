@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import parse
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,9 +16,20 @@ DEV_SECRET = "dev-insecure-secret-change-me-never-use-in-production"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    app_env: Literal["development", "testing", "production", "staging"] = "development"
+    app_env: Literal["development", "production", "staging"] = "development"
     secret_key: str = DEV_SECRET
     access_token_expire_minutes: int = 60 * 24
+    # Sign-in and sign-up limits ("<amount>/<period>", the `limits` library's notation); see
+    # services/auth_limits.py. Counters live in Redis (REDIS_URL), or in this process when
+    # Redis does not answer (at most AUTH_RATE_LIMIT_FALLBACK_KEYS counters).
+    auth_rate_limit: str = "5/minute"  # failed sign-ins, per account from one client address
+    auth_account_rate_limit: str = "100/hour"  # failed sign-ins, per account from all addresses
+    auth_ip_rate_limit: str = "30/minute"  # sign-in and sign-up requests per client address
+    auth_known_address_days: int = Field(default=30, ge=1)
+    auth_rate_limit_fallback_keys: int = Field(default=10_000, ge=100)
+    # proxies whose X-Forwarded-For is believed (uvicorn's FORWARDED_ALLOW_IPS): the client
+    # address of the limits above; "*" only when the API is reachable through the proxy alone
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -81,11 +93,13 @@ class Settings(BaseSettings):
     worker_ping_timeout_s: float = 1.0  # worker broadcast: how long to wait for replies
     worker_ping_cache_s: float = 5.0  # /ready and /metrics share one broadcast per window
     metrics_window_s: float = 900.0  # jobs finished in this window feed the rate metrics
-    metrics_token: str = ""  # if set, GET /metrics needs "Authorization: Bearer <token>"
+    # GET /metrics and the details of GET /ready need "Authorization: Bearer <token>";
+    # required (32+ characters) outside development, optional (open) inside
+    metrics_token: str = ""
 
     @property
     def is_dev(self) -> bool:
-        return self.app_env in ("development", "testing")
+        return self.app_env == "development"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -112,6 +126,18 @@ class Settings(BaseSettings):
                 "SECRET_KEY must be set to a random value of at least 32 characters "
                 f"when APP_ENV={self.app_env}"
             )
+        if not self.is_dev and len(self.metrics_token) < 32:
+            raise ValueError(
+                "METRICS_TOKEN must be set to a random value of at least 32 characters "
+                f"when APP_ENV={self.app_env} (GET /metrics needs it as a bearer token)"
+            )
+        for name in ("auth_rate_limit", "auth_account_rate_limit", "auth_ip_rate_limit"):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{name.upper()} must look like 5/minute or 100 per hour: {exc}"
+                ) from exc
         return self
 
 

@@ -18,6 +18,7 @@ from .db.migrate import upgrade
 from .logging import configure_logging
 from .metrics import ApiMetrics
 from .schemas.errors import error_responses
+from .services.auth_limits import AuthLimiter
 from .services.context import AppContext
 from .services.health import BrokerProbe
 from .services.jobs.dispatch import Dispatcher, Publisher
@@ -71,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ctx = ctx
     app.state.dispatcher = Dispatcher(ctx, _make_publisher(settings))
     app.state.broker_probe = _make_broker_probe(settings)
+    app.state.auth_limiter = AuthLimiter(settings)
     loop_task = (
         asyncio.create_task(_reconcile_loop(app)) if settings.reconcile_interval_s > 0 else None
     )
@@ -86,6 +88,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.dispatcher.drain()
         if app.state.broker_probe is not None:
             await app.state.broker_probe.close()
+        await app.state.auth_limiter.close()
         await ctx.dispose()
 
 
@@ -106,7 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(routes_health.router, responses=error_responses(503))
-    app.include_router(routes_auth.router, responses=error_responses(400, 401, 409, 422, 503))
+    auth_errors = error_responses(400, 401, 409, 422, 429, 503)
+    app.include_router(routes_auth.router, responses=auth_errors)
     app.include_router(routes_trips.router, responses=error_responses(400, 401, 404, 409, 422, 503))
     gpx_errors = error_responses(400, 401, 404, 408, 409, 413, 415, 422, 429, 503)
     app.include_router(routes_gpx.router, responses=gpx_errors)

@@ -22,7 +22,7 @@ from .services.health import QueueDepth
 from .services.job_stats import DurationHistogram, JobStats
 
 MODES = ("background", "celery")
-STATUSES = ("pending", "processing", "completed", "failed")
+STATUSES = ("pending", "processing")  # unfinished; finished jobs: the *_window families
 
 
 class ApiMetrics:
@@ -114,7 +114,9 @@ def scrape_families(
 def _job_families(stats: JobStats) -> list[Any]:
     window = f"{stats.window_s:g}s"
     jobs = _gauge(
-        "contravento_jobs", "GPX jobs in the database by mode and status.", ["mode", "status"]
+        "contravento_jobs",
+        "Unfinished GPX jobs (pending, processing) in the database by mode and status.",
+        ["mode", "status"],
     )
     for mode in MODES:
         for status in STATUSES:

@@ -63,6 +63,8 @@ def run(*, with_worker: bool) -> int:
             host=settings.host,
             port=settings.port,
             log_config=None,
+            proxy_headers=True,  # X-Forwarded-For of FORWARDED_ALLOW_IPS only: the client address
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
     finally:
         if worker is not None:
@@ -139,9 +141,21 @@ def worker(extra: list[str]) -> int:
     return 0  # pragma: no cover
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def flower_has_login(settings: Settings) -> bool:
+    return bool(settings.flower_basic_auth or settings.flower_auth_provider)
+
+
 def flower_problems(settings: Settings) -> list[str]:
     """Why Flower must not start with these settings (empty: it may)."""
     problems = []
+    if not flower_has_login(settings) and settings.flower_address != LOOPBACK:
+        problems.append(
+            f"FLOWER_ADDRESS={settings.flower_address} sin FLOWER_BASIC_AUTH ni "
+            f"FLOWER_AUTH_PROVIDER: Flower sin login solo escucha en {LOOPBACK}."
+        )
     if settings.flower_basic_auth and any(
         ":" not in pair.strip(":") for pair in settings.flower_basic_auth.split(",")
     ):
@@ -149,7 +163,7 @@ def flower_problems(settings: Settings) -> list[str]:
     if settings.flower_auth_provider and not settings.flower_auth:
         problems.append("FLOWER_AUTH_PROVIDER necesita FLOWER_AUTH (correos permitidos).")
     if not settings.is_dev:
-        if not settings.flower_basic_auth and not settings.flower_auth_provider:
+        if not flower_has_login(settings):
             problems.append(
                 "FLOWER_BASIC_AUTH (usuario:contraseña) o FLOWER_AUTH_PROVIDER es obligatorio "
                 "fuera de desarrollo."
@@ -177,6 +191,23 @@ def flower_command(settings: Settings) -> list[str]:
     return cmd
 
 
+def flower_environment(env: dict[str, str]) -> dict[str, str]:
+    """Flower reads FLOWER_* variables itself: an empty one would still count (an empty
+    FLOWER_BASIC_AUTH is a list of one empty credential, a login nobody can pass). The
+    command line carries every setting; empty variables are dropped."""
+    return {k: v for k, v in env.items() if not (k.startswith("FLOWER_") and not v.strip())}
+
+
+_NO_LOGIN_WARNING = """\
+**********************************************************************
+WARNING: Flower is starting WITHOUT A LOGIN (FLOWER_BASIC_AUTH is empty).
+Anyone who can reach http://127.0.0.1:{port} can read every task and
+revoke or terminate them. It listens on 127.0.0.1 only. Set
+FLOWER_BASIC_AUTH=user:password (and FLOWER_COOKIE_SECRET) for anything
+but a developer's own machine.
+**********************************************************************"""
+
+
 def flower() -> int:
     settings = get_settings()
     problems = flower_problems(settings)
@@ -184,6 +215,8 @@ def flower() -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 2
+    if not flower_has_login(settings):
+        print(_NO_LOGIN_WARNING.format(port=settings.flower_port), file=sys.stderr, flush=True)
     cmd = flower_command(settings)
-    os.execv(cmd[0], cmd)
+    os.execve(cmd[0], cmd, flower_environment(dict(os.environ)))
     return 0  # pragma: no cover

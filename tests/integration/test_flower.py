@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +108,41 @@ def test_flower_shows_the_task_and_the_worker_behind_basic_auth(stack: Stack) ->
         assert any(q["name"] == stack.queue for q in info["active_queues"])
     finally:
         flower.kill()
+
+
+def _non_loopback_address() -> str | None:
+    """An IPv4 address of this machine other than 127.x (None when it has none)."""
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=False).stdout
+    return next((a for a in out.split() if "." in a and not a.startswith("127.")), None)
+
+
+def test_flower_without_login_warns_and_listens_on_loopback_only(stack: Stack) -> None:
+    port = free_port()
+    env = dict(stack.env, FLOWER_PORT=str(port), FLOWER_BASIC_AUTH="", FLOWER_AUTH_PROVIDER="")
+    env["APP_ENV"] = "development"
+    flower = Proc([str(BIN / "contravento"), "flower"], env, stack.tmp / "flower-open.log")
+    try:
+        _wait_flower(flower, f"http://127.0.0.1:{port}")
+        assert "WITHOUT A LOGIN" in flower.output()
+        # no login: the UI is open, which is why it must stay on this machine
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        other = _non_loopback_address()
+        if other is not None:
+            with socket.socket() as s:
+                s.settimeout(2)
+                assert s.connect_ex((other, port)) != 0, f"Flower answers on {other}:{port}"
+    finally:
+        flower.kill()
+
+
+def test_flower_without_login_refuses_a_public_address(stack: Stack) -> None:
+    port = free_port()
+    env = dict(stack.env, FLOWER_PORT=str(port), FLOWER_ADDRESS="0.0.0.0", FLOWER_BASIC_AUTH="")
+    env["APP_ENV"] = "development"
+    done = subprocess.run(
+        [str(BIN / "contravento"), "flower"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "FLOWER_ADDRESS=0.0.0.0" in done.stderr and "127.0.0.1" in done.stderr
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing was started

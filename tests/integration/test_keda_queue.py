@@ -100,7 +100,7 @@ def _publish_and_count(
     client.flushall()
     app_env = {
         **os.environ,
-        "APP_ENV": "testing",
+        "APP_ENV": "development",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/{pod_database}",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
     }

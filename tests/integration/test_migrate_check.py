@@ -56,7 +56,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 def check(url: str, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("APP_ENV", "testing")
+    monkeypatch.setenv("APP_ENV", "development")
     get_settings.cache_clear()
     try:
         return main(["migrate", "--check"])
@@ -100,7 +100,7 @@ def test_unreachable_database_is_not_ready(
 
 def test_the_installed_command_exits_non_zero_while_behind(empty_database: str) -> None:
     """The very command the initContainer loops on, as a process."""
-    env = {**os.environ, "DATABASE_URL": empty_database, "APP_ENV": "testing"}
+    env = {**os.environ, "DATABASE_URL": empty_database, "APP_ENV": "development"}
     command = [sys.executable, "-m", "contravento.cli", "migrate", "--check"]
     behind = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert behind.returncode == 1, behind.stderr

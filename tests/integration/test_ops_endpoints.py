@@ -17,11 +17,13 @@ from tests.live import Client
 from tests.support import sample
 
 BIG = "osmand-hike-recording-long.gpx"  # 1.5 MB > the 0.5 MB threshold of the stack
+TOKEN = "ops-" + "k" * 40
+OPS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
 def stack(pg_database: str, redis_db: int, tmp_path: Path) -> Iterator[Stack]:  # noqa: F811
-    value = Stack(tmp_path, pg_database, redis_db)
+    value = Stack(tmp_path, pg_database, redis_db, metrics_token=TOKEN)
     yield value
     value.close()
 
@@ -41,7 +43,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 def _poll(client: Client, path: str, ok: object, timeout: float = 30) -> object:
     deadline = time.monotonic() + timeout
     while True:
-        r = client.http.get(path)
+        r = client.http.get(path, headers=OPS)
         body = r.json() if path == "/ready" else r.text
         if ok(body):  # type: ignore[operator]
             return body
@@ -52,7 +54,7 @@ def _poll(client: Client, path: str, ok: object, timeout: float = 30) -> object:
 @pytest.mark.slow
 def test_ready_and_metrics_follow_queue_workers_and_jobs(stack: Stack) -> None:
     client = stack.start_api()
-    ready = client.http.get("/ready")
+    ready = client.http.get("/ready", headers=OPS)
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "degraded" and body["celery_enabled"] is True
@@ -65,7 +67,7 @@ def test_ready_and_metrics_follow_queue_workers_and_jobs(stack: Stack) -> None:
     }
 
     # the database and Redis database are shared by the whole test session: compare deltas
-    before = client.http.get("/metrics").text
+    before = client.http.get("/metrics", headers=OPS).text
     unacked0 = body["checks"]["queue"]["unacked"]
 
     def delta(text: str, name: str, **labels: str) -> float:
@@ -79,10 +81,10 @@ def test_ready_and_metrics_follow_queue_workers_and_jobs(stack: Stack) -> None:
     trip = client.trip(headers)
     first = client.upload(headers, trip, sample(BIG)).json()
     assert first["processing_mode"] == "celery"
-    queue = client.http.get("/ready").json()["checks"]["queue"]
+    queue = client.http.get("/ready", headers=OPS).json()["checks"]["queue"]
     assert queue["name"] == stack.queue and queue["queued"] == 1
     assert queue["depth"] == 1 + unacked0
-    text = client.http.get("/metrics").text
+    text = client.http.get("/metrics", headers=OPS).text
     assert metric(text, "contravento_queue_depth", queue=stack.queue, state="queued") == 1
     assert metric(text, "contravento_workers_alive") == 0
     assert delta(text, "contravento_jobs", mode="celery", status="pending") == 1
@@ -95,6 +97,18 @@ def test_ready_and_metrics_follow_queue_workers_and_jobs(stack: Stack) -> None:
     assert ready_body["status"] == "ok"  # type: ignore[index]
     assert ready_body["checks"]["workers"]["alive"] == 1  # type: ignore[index]
     assert ready_body["checks"]["workers"]["names"][0].startswith("mw1@")  # type: ignore[index]
+    # anonymous (or a wrong token): the statuses only, no names, figures or errors
+    for anon in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+        anonymous = client.http.get("/ready", headers=anon)
+        assert anonymous.status_code == 200
+        assert anonymous.json() == {
+            "status": "ok",
+            "celery_enabled": True,
+            "checks": {
+                name: {"status": "ok"} for name in ("database", "redis", "queue", "workers")
+            },
+        }
+        assert client.http.get("/metrics", headers=anon).status_code == 401
 
     # one transient failure, then success: a retry; a corrupt file: a failure
     (stack.fault_dir / trip).write_text("1")
@@ -104,12 +118,19 @@ def test_ready_and_metrics_follow_queue_workers_and_jobs(stack: Stack) -> None:
     assert client.wait_done(headers, broken["gpx_file_id"])["error_code"] == "GPX_MALFORMED"
     client.upload(headers, trip, sample(BIG))  # the same bytes again: a duplicate
 
-    text = client.http.get("/metrics").text
+    text = client.http.get("/metrics", headers=OPS).text
     w = "900s"
     assert delta(text, "contravento_uploads_total", mode="celery", result="accepted") == 3
     assert delta(text, "contravento_uploads_total", mode="celery", result="duplicate") == 1
-    assert delta(text, "contravento_jobs", mode="celery", status="completed") == 2
-    assert delta(text, "contravento_jobs", mode="celery", status="failed") == 1
+    assert metric(text, "contravento_jobs", mode="celery", status="pending") == 0
+    assert metric(text, "contravento_jobs", mode="celery", status="processing") == 0
+    assert 'status="completed"' not in "".join(  # finished jobs: the window families only
+        line for line in text.splitlines() if line.startswith("contravento_jobs{")
+    )
+    assert (
+        delta(text, "contravento_jobs_finished_window", mode="celery", status="completed", window=w)
+        == 2
+    )
     assert (
         delta(text, "contravento_jobs_finished_window", mode="celery", status="failed", window=w)
         == 1
@@ -148,7 +169,7 @@ def test_ready_with_redis_down_is_degraded_and_quick(stack: Stack) -> None:
     assert r.status_code == 200 and r.json()["status"] == "degraded"
     assert r.json()["checks"]["redis"]["status"] == "error"
     assert r.json()["checks"]["database"]["status"] == "ok"
-    text = client.http.get("/metrics").text
+    text = client.http.get("/metrics", headers=OPS).text
     assert metric(text, "contravento_redis_up") == 0
     assert metric(text, "contravento_workers_alive") == 0
 
@@ -164,7 +185,7 @@ async def test_ready_without_celery_reports_it_disabled(database_url: str, tmp_p
         text = (await api.client.get("/metrics")).text
         assert metric(text, "contravento_celery_enabled") == 0
         assert "contravento_queue_depth" not in text
-        assert metric(text, "contravento_jobs", mode="background", status="completed") >= 0
+        assert metric(text, "contravento_jobs", mode="background", status="pending") >= 0
 
 
 async def test_ready_with_database_down_is_503_and_bounded(tmp_path: Path) -> None:
@@ -190,9 +211,14 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 async def test_metrics_token(sqlite_url: str, tmp_path: Path) -> None:
-    async with api_for(make_settings(sqlite_url, tmp_path, metrics_token="t0k3n")) as api:
+    async with api_for(make_settings(sqlite_url, tmp_path, metrics_token=TOKEN)) as api:
         assert (await api.client.get("/metrics")).status_code == 401
-        bad = await api.client.get("/metrics", headers={"Authorization": "Bearer nope"})
-        assert bad.status_code == 401
-        ok = await api.client.get("/metrics", headers={"Authorization": "Bearer t0k3n"})
+        for wrong in (f"Bearer {TOKEN[:-1]}", f"Bearer {TOKEN}x", f"Basic {TOKEN}", TOKEN):
+            bad = await api.client.get("/metrics", headers={"Authorization": wrong})
+            assert bad.status_code == 401 and bad.json()["error"]["code"] == "NOT_AUTHENTICATED"
+        ok = await api.client.get("/metrics", headers={"Authorization": f"bearer {TOKEN}"})
         assert ok.status_code == 200 and "contravento_uploads_total" in ok.text
+        ready = (await api.client.get("/ready")).json()
+        assert ready["checks"]["database"] == {"status": "ok"}
+        detailed = (await api.client.get("/ready", headers=OPS)).json()
+        assert detailed["checks"]["database"]["latency_ms"] >= 0

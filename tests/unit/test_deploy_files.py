@@ -132,6 +132,7 @@ def test_production_requires_secrets_and_limits_workers() -> None:
         "REDIS_PASSWORD",
         "FLOWER_BASIC_AUTH",
         "FLOWER_COOKIE_SECRET",
+        "METRICS_TOKEN",
     ):
         assert re.search(r"\$\{" + var + r":\?", text), f"{var} must be required"
     services = prod["services"]

@@ -9,7 +9,7 @@ import pytest
 from contravento import runner
 from contravento.config import Settings
 
-PROD: dict[str, Any] = {"app_env": "production", "secret_key": "p" * 40}
+PROD: dict[str, Any] = {"app_env": "production", "secret_key": "p" * 40, "metrics_token": "m" * 32}
 
 
 def _settings(**values: Any) -> Settings:
@@ -25,7 +25,7 @@ def test_production_refuses_without_credentials_or_cookie_secret(
 ) -> None:
     settings = _settings(**PROD)
     monkeypatch.setattr(runner, "get_settings", lambda: settings)
-    monkeypatch.setattr(runner.os, "execv", lambda *a: pytest.fail("must not start"))
+    monkeypatch.setattr(runner.os, "execve", lambda *a: pytest.fail("must not start"))
     assert runner.flower() == 2
     err = capsys.readouterr().err
     assert "FLOWER_BASIC_AUTH" in err and "FLOWER_COOKIE_SECRET" in err
@@ -55,3 +55,38 @@ def test_production_with_oauth2_needs_the_allowed_emails() -> None:
 
 def test_malformed_basic_auth_is_refused() -> None:
     assert runner.flower_problems(_settings(flower_basic_auth="justauser"))
+
+
+def test_development_without_login_binds_to_loopback_only() -> None:
+    for address in ("0.0.0.0", "::", "192.168.1.10", "localhost"):
+        problems = runner.flower_problems(_settings(flower_address=address))
+        assert any("FLOWER_ADDRESS" in p and "127.0.0.1" in p for p in problems), address
+    with_login = _settings(flower_address="0.0.0.0", flower_basic_auth="ops:pw")
+    assert runner.flower_problems(with_login) == []  # docker-compose.local.yml
+
+
+def test_development_without_login_warns_loudly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr(runner, "get_settings", lambda: _settings(flower_port=5601))
+    monkeypatch.setattr(runner.os, "execve", lambda path, cmd, env: started.append(cmd))
+    assert runner.flower() == 0
+    err = capsys.readouterr().err
+    assert "WITHOUT A LOGIN" in err and "http://127.0.0.1:5601" in err
+    [cmd] = started
+    assert "--address=127.0.0.1" in cmd and not any(a.startswith("--basic-auth") for a in cmd)
+
+
+def test_no_warning_with_a_login(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "get_settings", lambda: _settings(flower_basic_auth="ops:pw"))
+    monkeypatch.setattr(runner.os, "execve", lambda path, cmd, env: None)
+    assert runner.flower() == 0
+    assert "WITHOUT A LOGIN" not in capsys.readouterr().err
+
+
+def test_empty_flower_variables_do_not_reach_flower() -> None:
+    env = {"FLOWER_BASIC_AUTH": "", "FLOWER_AUTH": " ", "FLOWER_OAUTH2_KEY": "k", "PATH": "/bin"}
+    assert runner.flower_environment(env) == {"FLOWER_OAUTH2_KEY": "k", "PATH": "/bin"}

@@ -50,7 +50,7 @@ def test_every_reference_resolves_and_nothing_comes_from_elsewhere() -> None:
 
 async def test_app_served_at_root_without_shadowing_the_api(tmp_path: Path) -> None:
     settings = Settings(
-        app_env="testing",
+        app_env="development",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
         storage_dir=tmp_path / "storage",
         celery_enabled=False,

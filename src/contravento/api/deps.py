@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.models import GPXFile, Trip, User
 from ..services import accounts, gpx_files, trips
+from ..services.auth_limits import AuthLimiter
 from ..services.context import AppContext
 from ..services.errors import GPXFileNotFoundError, NotAuthenticatedError, TripNotFoundError
 from ..services.security import decode_access_token
@@ -28,6 +29,23 @@ async def get_ctx(request: Request) -> AppContext:
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+async def get_auth_limiter(request: Request) -> AuthLimiter:
+    limiter: AuthLimiter = request.app.state.auth_limiter
+    return limiter
+
+
+AuthLimiterDep = Annotated[AuthLimiter, Depends(get_auth_limiter)]
+
+
+async def get_client_address(request: Request) -> str:
+    """The caller's address: the peer, or the X-Forwarded-For client that uvicorn took from a
+    proxy listed in FORWARDED_ALLOW_IPS."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 async def get_session(ctx: CtxDep) -> AsyncIterator[AsyncSession]:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, TooManyAttemptsError
 from ..services.transient import is_transient
 
 log = structlog.get_logger("contravento.api")
@@ -49,7 +49,9 @@ def _allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if isinstance(exc, TooManyAttemptsError):
+            headers["Retry-After"] = str(exc.retry_after_s)
         return JSONResponse(error_body(exc.code, exc.message), exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..config import Settings
 from ..metrics import ApiMetrics, render, scrape_families
 from ..services.errors import NotAuthenticatedError
 from ..services.health import BrokerProbe, QueueDepth, readiness
@@ -27,15 +28,30 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def has_ops_token(request: Request, settings: Settings) -> bool:
+    """`Authorization: Bearer <METRICS_TOKEN>`, compared in constant time. Without a token
+    (only possible in development, config.py) everyone is an operator."""
+    if not settings.metrics_token:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), settings.metrics_token.encode()
+    )
+
+
 @router.get("/ready", responses={503: {"description": "The database does not answer"}})
 async def ready(request: Request, ctx: CtxDep) -> JSONResponse:
     """Readiness: database; with Celery, Redis (latency), queue depth and live workers.
 
     `status` is `ok`, `degraded` (Redis or the workers are gone: uploads are still accepted,
     HTTP 200) or `error` (the database does not answer: HTTP 503). Every check is bounded.
+    Anonymous callers get the statuses only; latencies, queue figures, worker names and
+    errors need the metrics token.
     """
     probe: BrokerProbe | None = request.app.state.broker_probe
     overall, checks = await readiness(ctx, probe)
+    if not has_ops_token(request, ctx.settings):
+        checks = {name: {"status": check["status"]} for name, check in checks.items()}
     body: dict[str, Any] = {
         "status": overall,
         "celery_enabled": probe is not None,
@@ -46,12 +62,11 @@ async def ready(request: Request, ctx: CtxDep) -> JSONResponse:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request, ctx: CtxDep) -> Response:
-    """Prometheus text format. Protected by METRICS_TOKEN (bearer) when it is set."""
+    """Prometheus text format. Needs METRICS_TOKEN as a bearer token (always set outside
+    development)."""
     settings = ctx.settings
-    if settings.metrics_token:
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {settings.metrics_token}".encode()):
-            raise NotAuthenticatedError()
+    if not has_ops_token(request, settings):
+        raise NotAuthenticatedError()
     api_metrics: ApiMetrics = request.app.state.metrics
     probe: BrokerProbe | None = request.app.state.broker_probe
 

@@ -61,6 +61,7 @@ class GPXFile(Base):
         UniqueConstraint("trip_id", "sha256", name="uq_gpx_files_trip_sha256"),
         Index("ix_gpx_files_status_updated", "processing_status", "updated_at"),
         Index("ix_gpx_files_status_lease", "processing_status", "lease_expires_at"),
+        Index("ix_gpx_files_finished_at", "finished_at"),  # /metrics: finished in the window
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -26,7 +26,7 @@ _DESCRIPTIONS = {
     413: "Archivo demasiado grande",
     415: "Tipo de archivo no admitido",
     422: "Datos no válidos",
-    429: "Demasiadas subidas pendientes",
+    429: "Demasiadas peticiones (subidas pendientes o intentos de acceso; ver Retry-After)",
     503: "Servicio no disponible temporalmente",
 }
 

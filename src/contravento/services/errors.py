@@ -50,6 +50,21 @@ class InvalidCredentialsError(ServiceError):
     status_code = 401
 
 
+class TooManyAttemptsError(ServiceError):
+    """Sign-in or sign-up refused by a rate limit (services/auth_limits.py) for a while."""
+
+    code = "TOO_MANY_ATTEMPTS"
+    status_code = 429
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(
+            "Demasiados intentos. Espera "
+            + ("1 segundo" if self.retry_after_s == 1 else f"{self.retry_after_s} segundos")
+            + " antes de volver a intentarlo."
+        )
+
+
 class NotAuthenticatedError(ServiceError):
     code = "NOT_AUTHENTICATED"
     message = "Necesitas iniciar sesión (token ausente, inválido o caducado)."

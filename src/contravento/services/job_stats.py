@@ -5,18 +5,25 @@ failures in process memory would show only what one API replica did itself. The 
 rows record, for every job, its mode, status, attempts, error code and start/finish times, so
 the API can report what every worker did, after restarts too, by reading them at scrape time:
 
-- jobs by mode and status now (a gauge);
+- unfinished jobs (pending, processing) by mode and status now (a gauge);
 - over the last METRICS_WINDOW_S: jobs finished by mode/status/error code, retries spent on
   them (attempts beyond the first) and the distribution of their processing time.
+
+A scrape never reads the whole table: the unfinished jobs are found through the
+(processing_status, updated_at) index, the finished ones by a range of the finished_at index,
+at most _WINDOW_ROW_LIMIT rows; completed and failed jobs of all time are not counted (their
+number only grows; the window figures carry the rates). tests/integration/test_scrape_plans.py
+checks the plans on PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 
 from ..db.models import GPXFile
 from ..db.types import utcnow
@@ -24,6 +31,8 @@ from .context import AppContext
 
 DURATION_BUCKETS_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _WINDOW_ROW_LIMIT = 100_000
+ACTIVE = ("pending", "processing")
+FINISHED = ("completed", "failed")
 
 
 @dataclass
@@ -50,7 +59,7 @@ class DurationHistogram:
 
 @dataclass
 class JobStats:
-    by_mode_status: dict[tuple[str, str], int]
+    by_mode_status: dict[tuple[str, str], int]  # unfinished jobs only (ACTIVE)
     window_s: float
     finished: Counter[tuple[str, str]]  # (mode, status) finished in the window
     failed_by_code: Counter[tuple[str, str]]  # (mode, error_code) failed in the window
@@ -59,36 +68,47 @@ class JobStats:
     waiting_retry: int  # pending rows that already had an attempt (a retry is scheduled)
 
 
+def active_counts() -> Select[str, str, int, Any]:
+    """Unfinished jobs by mode and status, and how many of the pending ones wait a retry."""
+    waiting = case(((GPXFile.processing_status == "pending") & (GPXFile.attempts > 0), 1), else_=0)
+    return (
+        select(
+            GPXFile.processing_mode,
+            GPXFile.processing_status,
+            func.count(),
+            func.coalesce(func.sum(waiting), 0),
+        )
+        .where(GPXFile.processing_status.in_(ACTIVE))
+        .group_by(GPXFile.processing_mode, GPXFile.processing_status)
+    )
+
+
+def finished_since(
+    cutoff: datetime,
+) -> Select[str, str, str | None, int, datetime | None, datetime | None]:
+    return (
+        select(
+            GPXFile.processing_mode,
+            GPXFile.processing_status,
+            GPXFile.error_code,
+            GPXFile.attempts,
+            GPXFile.started_at,
+            GPXFile.finished_at,
+        )
+        .where(GPXFile.finished_at >= cutoff, GPXFile.processing_status.in_(FINISHED))
+        .limit(_WINDOW_ROW_LIMIT)
+    )
+
+
 async def job_stats(ctx: AppContext, *, window_s: float) -> JobStats:
     cutoff = utcnow() - timedelta(seconds=window_s)
     async with ctx.sessions() as session:
-        counts = await session.execute(
-            select(GPXFile.processing_mode, GPXFile.processing_status, func.count()).group_by(
-                GPXFile.processing_mode, GPXFile.processing_status
-            )
-        )
-        by_mode_status = {(m, s): int(n) for m, s, n in counts}
-        waiting = await session.scalar(
-            select(func.count())
-            .select_from(GPXFile)
-            .where(GPXFile.processing_status == "pending", GPXFile.attempts > 0)
-        )
-        # (processing_status, updated_at) is indexed: the window is a range scan.
-        rows = await session.execute(
-            select(
-                GPXFile.processing_mode,
-                GPXFile.processing_status,
-                GPXFile.error_code,
-                GPXFile.attempts,
-                GPXFile.started_at,
-                GPXFile.finished_at,
-            )
-            .where(
-                GPXFile.processing_status.in_(("completed", "failed")),
-                GPXFile.updated_at >= cutoff,
-            )
-            .limit(_WINDOW_ROW_LIMIT)
-        )
+        by_mode_status: dict[tuple[str, str], int] = {}
+        waiting = 0
+        for mode, status, count, retrying in await session.execute(active_counts()):
+            by_mode_status[(mode, status)] = int(count)
+            waiting += int(retrying)
+        rows = await session.execute(finished_since(cutoff))
         stats = JobStats(
             by_mode_status=by_mode_status,
             window_s=window_s,
@@ -96,7 +116,7 @@ async def job_stats(ctx: AppContext, *, window_s: float) -> JobStats:
             failed_by_code=Counter(),
             retries=Counter(),
             durations={},
-            waiting_retry=int(waiting or 0),
+            waiting_retry=waiting,
         )
         for mode, status, code, attempts, started, finished in rows:
             stats.finished[(mode, status)] += 1
