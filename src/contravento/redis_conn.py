@@ -147,6 +147,13 @@ class RedisTarget:
             "socket_timeout": timeout,
         }
 
+    def _master_for(self, sentinel_class: Any, connect_timeout: float, timeout: float) -> Any:
+        sentinel = sentinel_class(
+            list(self.sentinels),
+            sentinel_kwargs=self.sentinel_kwargs(connect_timeout=connect_timeout, timeout=timeout),
+        )
+        return sentinel.master_for(self.master, **self._master_kwargs(connect_timeout, timeout))
+
     def client(self, *, connect_timeout: float, timeout: float) -> redis.Redis:
         """A synchronous client of the server, or of whichever node the sentinels name master
         when it connects (a new connection after a failover finds the promoted replica)."""
@@ -154,12 +161,7 @@ class RedisTarget:
             return redis.Redis.from_url(
                 self.url, socket_connect_timeout=connect_timeout, socket_timeout=timeout
             )
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            list(self.sentinels),
-            sentinel_kwargs=self.sentinel_kwargs(connect_timeout=connect_timeout, timeout=timeout),
-        )
-        kwargs = self._master_kwargs(connect_timeout, timeout)
-        master: redis.Redis = sentinel.master_for(self.master, **kwargs)  # type: ignore[no-untyped-call]
+        master: redis.Redis = self._master_for(Sentinel, connect_timeout, timeout)
         return master
 
     def async_client(self, *, connect_timeout: float, timeout: float) -> aioredis.Redis:
@@ -171,12 +173,7 @@ class RedisTarget:
                 socket_timeout=timeout,
                 retry_on_timeout=False,
             )
-        sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
-            list(self.sentinels),
-            sentinel_kwargs=self.sentinel_kwargs(connect_timeout=connect_timeout, timeout=timeout),
-        )
-        kwargs = self._master_kwargs(connect_timeout, timeout)
-        master: aioredis.Redis = sentinel.master_for(self.master, **kwargs)  # type: ignore[no-untyped-call]
+        master: aioredis.Redis = self._master_for(AsyncSentinel, connect_timeout, timeout)
         return master
 
     @staticmethod

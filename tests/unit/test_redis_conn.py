@@ -41,7 +41,9 @@ def test_plain_url_is_left_as_it_is() -> None:
 
 def test_the_prod_overlay_form_names_three_sentinels_a_password_and_a_database() -> None:
     target = RedisTarget.parse(PROD, master="mymaster")
-    assert target.sentinels == tuple((f"redis-sentinel-{i}.redis-sentinel", 26379) for i in range(3))
+    assert target.sentinels == tuple(
+        (f"redis-sentinel-{i}.redis-sentinel", 26379) for i in range(3)
+    )
     assert (target.db, target.username, target.password) == (0, None, "s3cr3t")
     assert target.sentinel_password is None
     assert "s3cr3t" not in target.display()
