@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     db_statement_timeout_s: float = Field(default=30.0, ge=0)  # 0: no limit
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # REDIS_URL=sentinel://[:pw@]host:26379;sentinel://host2:26379;.../0 asks those sentinels
+    # for the master of this set (redis_conn.py); the sentinels' own password, if they have one
+    redis_sentinel_master: str = Field(default="mymaster", min_length=1)
+    redis_sentinel_password: str = ""
     celery_enabled: bool = True
     celery_rollout_percentage: int = Field(default=100, ge=0, le=100)
     celery_queue: str = "gpx"
@@ -113,6 +117,13 @@ class Settings(BaseSettings):
     def _lease_outlives_renewals(self) -> Settings:
         if self.lease_renew_s * 2 > self.lease_s:
             raise ValueError("LEASE_S must be at least twice LEASE_RENEW_S")
+        return self
+
+    @model_validator(mode="after")
+    def _redis_url_parses(self) -> Settings:
+        from .redis_conn import RedisTarget
+
+        RedisTarget.from_settings(self)  # a malformed sentinel list fails at start, not later
         return self
 
     @property

@@ -17,6 +17,7 @@ from .config import Settings, get_settings
 from .db.migrate import upgrade
 from .logging import configure_logging
 from .metrics import ApiMetrics
+from .redis_conn import RedisTarget
 from .schemas.errors import error_responses
 from .services.auth_limits import AuthLimiter
 from .services.context import AppContext
@@ -43,7 +44,7 @@ def _make_broker_probe(settings: Settings) -> BrokerProbe | None:
     from .worker.app import app as celery_app
 
     return BrokerProbe(
-        redis_url=settings.redis_url,
+        redis=RedisTarget.from_settings(settings),
         queue=settings.celery_queue,
         timeout=settings.ready_timeout_s,
         ping_timeout=settings.worker_ping_timeout_s,

@@ -15,16 +15,18 @@ import redis
 
 from .config import Settings, get_settings
 from .db.migrate import upgrade
+from .redis_conn import RedisTarget
 
 
 def redis_reachable(settings: Settings) -> bool:
+    """Redis (under Sentinel: the master the sentinels name) answers a PING."""
+    timeout = settings.redis_connect_timeout_s
     try:
-        client = redis.Redis.from_url(
-            settings.redis_url,
-            socket_connect_timeout=settings.redis_connect_timeout_s,
-            socket_timeout=settings.redis_connect_timeout_s,
+        client = RedisTarget.from_settings(settings).client(
+            connect_timeout=timeout, timeout=timeout
         )
-        return bool(client.ping())
+        with client:
+            return bool(client.ping())
     except (redis.RedisError, OSError, ValueError):
         return False
 
@@ -48,7 +50,7 @@ def run(*, with_worker: bool) -> int:
     worker: subprocess.Popen[bytes] | None = None
     if with_worker and settings.celery_enabled and redis_reachable(settings):
         worker = subprocess.Popen(_worker_command())
-        mode = f"Celery + Redis ({settings.redis_url.split('@')[-1]}): archivos > "
+        mode = f"Celery + Redis ({RedisTarget.from_settings(settings).display()}): archivos > "
         mode += f"{settings.gpx_async_threshold_mb:g} MB van a un worker (pid {worker.pid})"
     elif settings.celery_enabled and with_worker:
         mode = "solo en proceso (Redis no responde; todo se procesa dentro de la API)"

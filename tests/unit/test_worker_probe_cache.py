@@ -8,6 +8,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from contravento.redis_conn import RedisTarget
 from contravento.services.health import BrokerProbe
 
 
@@ -25,7 +26,7 @@ class _Inspector:
 def test_concurrent_requests_share_one_broadcast() -> None:
     app = SimpleNamespace(control=SimpleNamespace(inspect=lambda timeout: _Inspector()))
     probe = BrokerProbe(
-        redis_url="redis://127.0.0.1:1/0", queue="gpx", timeout=0.5, ping_timeout=1.0,
+        redis=RedisTarget.parse("redis://127.0.0.1:1/0"), queue="gpx", timeout=0.5, ping_timeout=1.0,
         celery_app=app, cache_s=60,  # type: ignore[arg-type]
     )  # fmt: skip
 

@@ -34,8 +34,10 @@ import structlog
 from limits import RateLimitItem, RateLimitItemPerDay, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
 
 from ..config import Settings
+from ..redis_conn import RedisTarget
 from .errors import TooManyAttemptsError
 
 log = structlog.get_logger("contravento.auth_limits")
@@ -73,6 +75,7 @@ class AuthLimiter:
         self._timeout = settings.redis_connect_timeout_s
         self._circuit_s = settings.redis_circuit_open_s
         self._redis_url = settings.redis_url
+        self._target = RedisTarget.from_settings(settings)  # plain or under Sentinel
         self._redis_storage: RedisStorage | None = None
         self._redis_down_until = 0.0
         self.memory = BoundedMemoryStorage(settings.auth_rate_limit_fallback_keys)
@@ -82,13 +85,12 @@ class AuthLimiter:
         if not self._redis_url or time.monotonic() < self._redis_down_until:
             return None
         if self._redis_storage is None:
-            self._redis_storage = RedisStorage(
-                f"async+{self._redis_url}",
-                implementation="redispy",
-                key_prefix=KEY_PREFIX,
-                socket_connect_timeout=self._timeout,
-                socket_timeout=self._timeout,
+            uri, options = self._target.limits_storage(
+                connect_timeout=self._timeout, timeout=self._timeout, asynchronous=True
             )
+            storage = storage_from_string(uri, key_prefix=KEY_PREFIX, **options)
+            assert isinstance(storage, RedisStorage)  # plain or the Sentinel subclass
+            self._redis_storage = storage
         return FixedWindowRateLimiter(self._redis_storage)
 
     @property

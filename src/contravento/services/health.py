@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from celery import Celery
 from sqlalchemy import text
 
+from ..redis_conn import RedisTarget
 from .context import AppContext
 
 Status = Literal["ok", "degraded", "error", "disabled"]
@@ -57,9 +58,10 @@ class QueueDepth:
 
 @dataclass
 class BrokerProbe:
-    """Redis and the workers behind it, as seen by the API."""
+    """Redis (under Sentinel: the current master) and the workers behind it, as seen by the
+    API."""
 
-    redis_url: str
+    redis: RedisTarget
     queue: str
     timeout: float
     ping_timeout: float
@@ -72,17 +74,14 @@ class BrokerProbe:
     @property
     def client(self) -> aioredis.Redis:
         if self._client is None:
-            self._client = aioredis.Redis.from_url(
-                self.redis_url,
-                socket_connect_timeout=self.timeout,
-                socket_timeout=self.timeout,
-                retry_on_timeout=False,
+            self._client = self.redis.async_client(
+                connect_timeout=self.timeout, timeout=self.timeout
             )
         return self._client
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await RedisTarget.aclose(self._client)
             self._client = None
 
     async def check_redis(self) -> dict[str, Any]:

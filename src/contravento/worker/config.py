@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Settings
+from ..redis_conn import RedisTarget
 from ..services.jobs.machine import RetryPolicy
 
 
@@ -19,18 +20,28 @@ def visibility_timeout_s(settings: Settings) -> int:
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
+    redis = RedisTarget.from_settings(settings)
+    socket_timeout = max(settings.redis_connect_timeout_s, 5.0)
+    # under Sentinel: master_name and bounded connections to the sentinels; {} for redis://
+    sentinel = redis.transport_options(
+        connect_timeout=settings.redis_connect_timeout_s, timeout=socket_timeout
+    )
     transport = {
         "visibility_timeout": visibility_timeout_s(settings),
         "socket_connect_timeout": settings.redis_connect_timeout_s,
-        "socket_timeout": max(settings.redis_connect_timeout_s, 5.0),
+        "socket_timeout": socket_timeout,
         "retry_on_timeout": True,
         "max_connections": 20,
+        **sentinel,
     }
     return {
-        "broker_url": settings.redis_url,
-        "result_backend": settings.redis_url,
+        "broker_url": redis.celery_url,
+        "result_backend": redis.celery_url,
         "broker_transport_options": transport,
-        "result_backend_transport_options": {"visibility_timeout": transport["visibility_timeout"]},
+        "result_backend_transport_options": {
+            "visibility_timeout": transport["visibility_timeout"],
+            **sentinel,
+        },
         "visibility_timeout": transport["visibility_timeout"],
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.redis_connect_timeout_s,
