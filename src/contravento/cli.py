@@ -1,4 +1,4 @@
-"""`contravento ...` commands: gpx-info, serve, reconcile."""
+"""`contravento ...` commands: gpx-info, serve, reconcile, sweep-orphans."""
 
 from __future__ import annotations
 
@@ -113,6 +113,28 @@ def _report_error(path: str, error: dict[str, str], as_json: bool) -> None:
         print(f"{path}: error {error['code']}: {error['message']}", file=sys.stderr)
 
 
+def sweep_orphans(older_than: float | None) -> int:
+    import asyncio
+
+    from .config import get_settings
+    from .services.context import AppContext
+    from .services.orphans import sweep_orphans as sweep
+
+    settings = get_settings()
+
+    age = settings.orphan_max_age_s if older_than is None else older_than
+
+    async def _go() -> int:
+        ctx = AppContext.create(settings)
+        try:
+            return await sweep(ctx, older_than_s=age)
+        finally:
+            await ctx.dispose()
+
+    print(f"Originales huérfanos borrados: {asyncio.run(_go())}", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contravento", description="ContraVento GPX service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--older-than", type=float, default=None, help="seconds (default: timeout)")
     rec.add_argument(
         "--every", type=float, default=None, metavar="SECONDS", help="keep running, every SECONDS"
+    )
+    sweep = sub.add_parser("sweep-orphans", help="delete stored originals that no row points to")
+    sweep.add_argument(
+        "--older-than", type=float, default=None, help="seconds (default: ORPHAN_MAX_AGE_S)"
     )
     sub.add_parser("flower", help="run Flower against the broker (auth from FLOWER_BASIC_AUTH)")
     return parser
@@ -147,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.every:
             return runner.reconcile_forever(args.older_than, args.every)
         return runner.reconcile_once(args.older_than)
+    if args.command == "sweep-orphans":
+        return sweep_orphans(args.older_than)
     if args.command == "flower":
         return runner.flower()
     return 2  # pragma: no cover - argparse rejects unknown commands
