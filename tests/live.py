@@ -32,13 +32,24 @@ def service_env(**values: Any) -> dict[str, str]:
 
 
 class Proc:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    """A service process in its own session. `prefix` runs it through another command (e.g.
+    `ip netns exec NAME`, which execs it: the pid stays the service's); `cwd` is where it runs."""
+
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        prefix: tuple[str, ...] = (),
+        cwd: Path = ROOT,
+    ) -> None:
         self.args, self.env, self.log_path = args, env, log
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            args,
+            [*prefix, *args],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -72,14 +83,23 @@ class Proc:
 
 
 class ApiServer(Proc):
-    def __init__(self, env: dict[str, str], log: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        prefix: tuple[str, ...] = (),
+        cwd: Path = ROOT,
+    ) -> None:
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         args = [
             str(BIN / "uvicorn"), "--factory", "contravento.main:create_app",
-            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+            "--host", host, "--port", str(self.port), "--log-level", "warning",
         ]  # fmt: skip
-        super().__init__(args, env, log)
+        super().__init__(args, env, log, prefix=prefix, cwd=cwd)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -110,6 +130,8 @@ class Worker(Proc):
         loglevel: str = "INFO",
         nice: int = 0,
         extra: tuple[str, ...] = (),
+        prefix: tuple[str, ...] = (),
+        cwd: Path = ROOT,
     ) -> None:
         self.name = name
         self.hostname = f"{name}@%h"
