@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -10,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.celery_stack import redis_db  # noqa: F401  (fixture)
-from tests.live import ApiServer, Client, service_env
-from tests.support import REDIS_HOST, REDIS_PORT, tiny_gpx
+from tests.integration.celery_stack import queue_only_env, redis_db  # noqa: F401
+from tests.live import ApiServer, Client
+from tests.support import tiny_gpx
 
 pytestmark = pytest.mark.slow
 LIMIT = 3
@@ -28,16 +27,8 @@ def test_parallel_uploads_never_exceed_the_pending_limit(
     redis_db: int,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    env = service_env(
-        database_url=database_url,
-        storage_dir=tmp_path / "storage",
-        auto_migrate="false",
-        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
-        celery_enabled="true",
-        celery_force="true",  # no worker listens: every accepted job stays pending
-        celery_queue=f"gpx_limit_{uuid.uuid4().hex[:8]}",
-        max_pending_jobs_per_user=LIMIT,
-        log_level="WARNING",
+    env = queue_only_env(  # no worker listens: every accepted job stays pending
+        tmp_path, database_url, redis_db, auto_migrate="false", max_pending_jobs_per_user=LIMIT
     )
     server = ApiServer(env, tmp_path / "api.log")
     try:

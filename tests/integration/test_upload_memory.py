@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
 from contravento.config import Settings
-from tests.integration.celery_stack import redis_db  # noqa: F401  (fixture)
+from tests.integration.celery_stack import queue_only_env, redis_db  # noqa: F401
 from tests.integration.conftest import both_stores
 from tests.integration.stores import everything, originals
-from tests.live import ApiServer, Client, service_env
-from tests.support import REDIS_HOST, REDIS_PORT, tiny_gpx
+from tests.live import ApiServer, Client
+from tests.support import tiny_gpx
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +38,8 @@ def test_api_memory_stays_flat_while_a_40_mb_upload_streams_in(
     """Locally the body goes to a temp file; to S3 as a multipart upload of which at most one
     part (S3_PART_SIZE_MB, 8 MiB) is in memory, and nothing touches the API's disk."""
     store = Settings(storage_dir=tmp_path / "storage", **storage_settings)  # type: ignore[arg-type]
-    env = service_env(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-        storage_dir=tmp_path / "storage",
-        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
-        celery_enabled="true",
-        celery_force="true",  # nothing is processed inside the API: we measure ingestion only
-        celery_queue=f"gpx_mem_{uuid.uuid4().hex[:8]}",
-        log_level="WARNING",
-        **storage_settings,
+    env = queue_only_env(  # nothing is processed inside the API: we measure ingestion only
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", redis_db, **storage_settings
     )
     server = ApiServer(env, tmp_path / "api.log")
     try:
