@@ -34,13 +34,29 @@ def service_env(**values: Any) -> dict[str, str]:
 
 
 class Proc:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    """A service process in its own session. `prefix` runs it through another command (e.g.
+    `ip netns exec NAME`, which execs it: the pid stays the service's); `cwd` is where it runs."""
+
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        prefix: tuple[str, ...] = (),
+        cwd: Path = ROOT,
+    ) -> None:
+        # tests/harness is imported by module name, from any working directory
+        env = {
+            **env,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        }
         self.args, self.env, self.log_path = args, env, log
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            args,
+            [*prefix, *args],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -74,12 +90,21 @@ class Proc:
 
 
 class ApiServer(Proc):
-    def __init__(self, env: dict[str, str], log: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        prefix: tuple[str, ...] = (),
+        cwd: Path = ROOT,
+    ) -> None:
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         # the product's API with the tests' fault injection (tests/harness), over real HTTP
-        args = [sys.executable, "-m", "tests.harness.api", "--port", str(self.port)]
-        super().__init__(args, env, log)
+        args = [sys.executable, "-m", "tests.harness.api", "--host", host, "--port", str(self.port)]
+        super().__init__(args, env, log, prefix=prefix, cwd=cwd)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -110,6 +135,8 @@ class Worker(Proc):
         loglevel: str = "INFO",
         nice: int = 0,
         extra: tuple[str, ...] = (),
+        prefix: tuple[str, ...] = (),
+        cwd: Path = ROOT,
     ) -> None:
         self.name = name
         self.hostname = f"{name}@%h"

@@ -1,5 +1,5 @@
 """`contravento ...` commands: gpx-info, run, serve, migrate [--check], reconcile, worker,
-flower."""
+sweep-orphans, flower."""
 
 from __future__ import annotations
 
@@ -135,6 +135,28 @@ def migrate_check() -> int:
     return 0
 
 
+def sweep_orphans(older_than: float | None) -> int:
+    import asyncio
+
+    from .config import get_settings
+    from .services.context import AppContext
+    from .services.orphans import sweep_orphans as sweep
+
+    settings = get_settings()
+
+    age = settings.orphan_max_age_s if older_than is None else older_than
+
+    async def _go() -> int:
+        ctx = AppContext.create(settings)
+        try:
+            return await sweep(ctx, older_than_s=age)
+        finally:
+            await ctx.dispose()
+
+    print(f"Originales huérfanos borrados: {asyncio.run(_go())}", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contravento", description="ContraVento GPX service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser(
         "worker", help="a Celery worker with a unique name (other arguments go to celery)"
+    )
+    sweep = sub.add_parser("sweep-orphans", help="delete stored originals that no row points to")
+    sweep.add_argument(
+        "--older-than", type=float, default=None, help="seconds (default: ORPHAN_MAX_AGE_S)"
     )
     sub.add_parser("flower", help="run Flower against the broker (auth from FLOWER_BASIC_AUTH)")
     return parser
@@ -180,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         return runner.reconcile(args.every)
     if args.command == "worker":
         return runner.worker(extra)
+    if args.command == "sweep-orphans":
+        return sweep_orphans(args.older_than)
     if args.command == "flower":
         return runner.flower()
     return 2  # pragma: no cover - argparse rejects unknown commands

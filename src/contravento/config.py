@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     auto_migrate: bool = True
     storage_dir: Path = Path("./var/storage")
+    # originals: the local directory (one host) or an S3-protocol bucket (many hosts)
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # empty for AWS; MinIO, R2, Ceph: their URL (path-style then)
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""  # keys go under "<prefix>/gpx_files/..."
+    s3_connect_timeout_s: float = Field(default=2.0, gt=0)
+    s3_read_timeout_s: float = Field(default=10.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1)  # per request, the first one included
+    s3_part_size_mb: float = Field(default=8.0, ge=5)  # the memory one upload holds, at most
+    orphan_max_age_s: float = Field(default=3600.0, gt=0)  # originals no row points to
 
     gpx_max_upload_mb: float = 50.0
     gpx_async_threshold_mb: float = 5.0
@@ -149,6 +160,12 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"{name.upper()} must look like 5/minute or 100 per hour: {exc}"
                 ) from exc
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_s3_without_bucket(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         return self
 
 

@@ -29,6 +29,21 @@ def redis_db() -> Iterator[int]:
     client.flushdb()
 
 
+def queue_only_env(tmp: Path, database_url: str, redis_db: int, **extra: Any) -> dict[str, str]:
+    """An API that sends every job to a Celery queue of its own: nothing is processed inside
+    it, and nothing at all until a worker listens on that queue."""
+    return service_env(
+        database_url=database_url,
+        storage_dir=tmp / "storage",
+        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
+        celery_enabled="true",
+        celery_force="true",
+        celery_queue=f"gpx_{uuid.uuid4().hex[:8]}",
+        log_level="WARNING",
+        **extra,
+    )
+
+
 class Stack:
     def __init__(self, tmp: Path, database_url: str, redis_db: int, **overrides: Any) -> None:
         self.tmp = tmp

@@ -1,8 +1,11 @@
-"""Fixtures: a fresh database per run on SQLite and PostgreSQL, the app, an authed client."""
+"""Fixtures: a fresh database per run on SQLite and PostgreSQL, originals on a local directory
+or a real S3 endpoint (moto_server), the app, an authed client."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,64 @@ import pytest_asyncio
 from contravento.config import Settings
 from contravento.db.migrate import upgrade
 from contravento.main import create_app
+from tests.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
 from tests.support import PG_ADMIN_DSN, unavailable, unique
+
+# Tests that store originals run on both backends: `@both_stores`. S3 runs on PostgreSQL only
+# (the storage code does not depend on the database; the combination would only cost time).
+BACKENDS = ("local", "s3")
+both_stores = pytest.mark.parametrize("storage_backend", BACKENDS, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        pair = (params.get("database_url"), params.get("storage_backend"))
+        (dropped if pair == ("sqlite", "s3") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-protocol endpoint for the run; the in-process app finds its credentials
+    the standard way (AWS_* variables), as any boto3 client does."""
+    try:
+        server = S3Server(tmp_path_factory.mktemp("s3") / "moto.log")
+    except (OSError, RuntimeError) as exc:
+        unavailable("S3 (moto_server)", exc)
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    yield server
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    server.stop()
+
+
+@pytest.fixture
+def storage_backend(request: pytest.FixtureRequest) -> str:
+    """ "local" unless a test is parametrized with @both_stores."""
+    return str(getattr(request, "param", "local"))
+
+
+@pytest.fixture
+def storage_settings(request: pytest.FixtureRequest, storage_backend: str) -> dict[str, str]:
+    """The settings of the chosen backend: for S3 a bucket of the test's own, under a prefix."""
+    if storage_backend == "local":
+        return {}
+    server: S3Server = request.getfixturevalue("s3_server")
+    bucket = server.create_bucket(f"cv-{uuid.uuid4().hex[:20]}")
+    return {
+        "storage_backend": "s3",
+        "s3_bucket": bucket,
+        "s3_endpoint_url": server.url,
+        "s3_prefix": "contravento",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -114,23 +174,29 @@ class Api:
 
 
 @pytest_asyncio.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    settings = make_settings(database_url, tmp_path)
+async def api(
+    database_url: str, tmp_path: Path, storage_settings: dict[str, str]
+) -> AsyncIterator[Api]:
+    settings = make_settings(database_url, tmp_path, **storage_settings)
     async with api_for(settings) as value:
         yield value
 
 
 class api_for:
-    """`async with api_for(settings) as api`: the app with its lifespan and a client."""
+    """`async with api_for(settings) as api`: the app with its lifespan and a client.
 
-    def __init__(self, settings: Settings) -> None:
+    Starlette re-raises an exception after its handler has answered (for the server's log);
+    `served=True` gives the client that answer, as a real server does, instead of the raise."""
+
+    def __init__(self, settings: Settings, *, served: bool = False) -> None:
         self.settings = settings
+        self.served = served
         self.app = create_app(settings)
 
     async def __aenter__(self) -> Api:
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()
-        transport = httpx.ASGITransport(app=self.app)
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=not self.served)
         self.client = httpx.AsyncClient(
             transport=transport, base_url="http://testserver", timeout=60
         )

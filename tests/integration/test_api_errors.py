@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
 from contravento.services import uploads
-from tests.integration.conftest import Api, api_for, make_settings
+from tests.integration.conftest import Api, api_for, both_stores, make_settings
+from tests.integration.stores import everything, originals
 from tests.support import sample, tiny_gpx
 
 
@@ -101,6 +102,7 @@ async def test_ownership_isolation(api: Api) -> None:
         ),
     ],
 )
+@both_stores
 async def test_invalid_gpx_fails_job_with_spanish_message(
     api: Api, payload: bytes, code: str
 ) -> None:
@@ -123,6 +125,7 @@ async def test_invalid_gpx_fails_job_with_spanish_message(
     assert download.status_code == 200 and download.content == payload
 
 
+@both_stores
 async def test_upload_request_errors(api: Api) -> None:
     headers = await api.signup()
     trip_id = await api.trip(headers)
@@ -147,9 +150,10 @@ async def test_upload_request_errors(api: Api) -> None:
     assert r.status_code in (400, 422), r.text
     listing = await api.client.get(f"/trips/{trip_id}/gpx", headers=headers)
     assert listing.json() == []
-    assert list((api.settings.storage_dir / "tmp").iterdir()) == []
+    assert everything(api.settings) == []
 
 
+@both_stores
 async def test_duplicate_upload_returns_existing_file(api: Api) -> None:
     headers = await api.signup()
     trip_id = await api.trip(headers)
@@ -165,6 +169,7 @@ async def test_duplicate_upload_returns_existing_file(api: Api) -> None:
     assert (await api.upload(headers, other_trip, data)).status_code == 202
 
 
+@both_stores
 async def test_duplicate_that_races_past_the_check_is_a_200(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,15 +189,15 @@ async def test_duplicate_that_races_past_the_check_is_a_200(
     assert again.status_code == 200, again.text
     assert again.json()["duplicate"] is True
     assert again.json()["gpx_file_id"] == first.json()["gpx_file_id"]
-    stored = list((api.settings.storage_dir / "gpx_files").rglob("*.gpx"))
-    assert len(stored) == 1  # the loser's copy of the bytes is gone
-    assert list((api.settings.storage_dir / "tmp").iterdir()) == []
+    assert len(originals(api.settings)) == 1  # the loser's copy of the bytes is gone
+    assert len(everything(api.settings)) == 1  # and nothing unfinished stays
 
 
+@both_stores
 async def test_oversized_upload_is_413_and_leaves_nothing(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, storage_settings: dict[str, str]
 ) -> None:
-    settings = make_settings(database_url, tmp_path, gpx_max_upload_mb=0.05)
+    settings = make_settings(database_url, tmp_path, gpx_max_upload_mb=0.05, **storage_settings)
     async with api_for(settings) as api:
         headers = await api.signup()
         trip_id = await api.trip(headers)
@@ -211,10 +216,10 @@ async def test_oversized_upload_is_413_and_leaves_nothing(
         )
         assert_error(r, 413, "GPX_TOO_LARGE")
         assert (await api.client.get(f"/trips/{trip_id}/gpx", headers=headers)).json() == []
-        stored = [p for p in settings.storage_dir.rglob("*") if p.is_file()]
-        assert stored == []
+        assert everything(settings) == []
 
 
+@both_stores
 async def test_delete_trip_removes_files_and_trackpoints(api: Api) -> None:
     headers = await api.signup()
     trip_id = await api.trip(headers)
@@ -223,11 +228,11 @@ async def test_delete_trip_removes_files_and_trackpoints(api: Api) -> None:
         r = await api.upload(headers, trip_id, sample(name))
         ids.append(r.json()["gpx_file_id"])
         await api.wait_done(headers, ids[-1])
-    originals = [p for p in api.settings.storage_dir.rglob("*.gpx")]
-    assert len(originals) == 2
-    assert all("gpx_files/" in str(p) and trip_id in str(p) for p in originals)
+    stored = originals(api.settings)
+    assert len(stored) == 2
+    assert all(key.startswith("gpx_files/") and f"/{trip_id}/" in key for key in stored)
     assert (await api.client.delete(f"/trips/{trip_id}", headers=headers)).status_code == 204
-    assert [p for p in api.settings.storage_dir.rglob("*.gpx")] == []
+    assert everything(api.settings) == []
     for file_id in ids:
         assert (await api.client.get(f"/gpx/{file_id}/status", headers=headers)).status_code == 404
     async with api.app.state.ctx.sessions() as session:
@@ -244,6 +249,7 @@ async def test_delete_trip_removes_files_and_trackpoints(api: Api) -> None:
             assert await session.scalar(query) == 0
 
 
+@both_stores
 async def test_delete_single_file(api: Api) -> None:
     headers = await api.signup()
     trip_id = await api.trip(headers)
@@ -252,7 +258,7 @@ async def test_delete_single_file(api: Api) -> None:
     await api.wait_done(headers, file_id)
     assert (await api.client.delete(f"/gpx/{file_id}", headers=headers)).status_code == 204
     assert (await api.client.get(f"/gpx/{file_id}/status", headers=headers)).status_code == 404
-    assert [p for p in api.settings.storage_dir.rglob("*.gpx")] == []
+    assert everything(api.settings) == []
 
 
 async def test_nul_characters_are_a_422_not_a_5xx(api: Api) -> None:

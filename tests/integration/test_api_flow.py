@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, both_stores
+from tests.integration.stores import everything, originals
 from tests.support import sample
 
 
+@both_stores
 async def test_register_upload_poll_track_download(api: Api) -> None:
     headers = await api.signup()
     me = await api.client.get("/auth/me", headers=headers)
@@ -47,6 +50,11 @@ async def test_register_upload_poll_track_download(api: Api) -> None:
     assert download.status_code == 200
     assert hashlib.sha256(download.content).hexdigest() == hashlib.sha256(data).hexdigest()
     assert "Richmond%20ride.gpx" in download.headers["content-disposition"]
+    assert int(download.headers["content-length"]) == len(data)
+    [key] = originals(api.settings)  # gpx_files/{yyyy}/{mm}/{trip_id}/{gpx_file_id}.gpx
+    assert re.fullmatch(rf"gpx_files/\d{{4}}/\d{{2}}/{trip_id}/{body['gpx_file_id']}\.gpx", key)
+    prefix = "contravento/" if api.settings.storage_backend == "s3" else ""
+    assert everything(api.settings) == [prefix + key]  # no temp file, no unfinished upload
 
     listing = await api.client.get(f"/trips/{trip_id}/gpx", headers=headers)
     assert listing.status_code == 200

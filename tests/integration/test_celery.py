@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.celery_stack import Stack, redis_db  # noqa: F401  (fixture)
+from tests.integration.conftest import both_stores
 from tests.live import Client
 from tests.support import sample, tiny_gpx
 
@@ -22,8 +23,13 @@ SMALL = "strava-ride-power-hr-cad.gpx"  # 98 KB
 
 
 @pytest.fixture
-def stack(pg_database: str, redis_db: int, tmp_path: Path) -> Iterator[Stack]:  # noqa: F811
-    value = Stack(tmp_path, pg_database, redis_db)
+def stack(
+    pg_database: str,
+    redis_db: int,  # noqa: F811
+    tmp_path: Path,
+    storage_settings: dict[str, str],
+) -> Iterator[Stack]:
+    value = Stack(tmp_path, pg_database, redis_db, **storage_settings)
     yield value
     value.close()
 
@@ -41,6 +47,7 @@ def _log_events(path: Path, event: str) -> list[dict[str, object]]:
     return out
 
 
+@both_stores
 def test_routes_by_threshold_and_records_worker(stack: Stack) -> None:
     worker = stack.start_worker("w1")
     client = stack.start_api()
@@ -66,6 +73,7 @@ def test_routes_by_threshold_and_records_worker(stack: Stack) -> None:
     )
 
 
+@both_stores
 def test_transient_failure_retries_then_completes(stack: Stack) -> None:
     worker = stack.start_worker("w1")
     client = stack.start_api()
@@ -83,6 +91,7 @@ def test_transient_failure_retries_then_completes(stack: Stack) -> None:
     assert 1.0 <= countdowns[0] <= 1.2 and 2.0 <= countdowns[1] <= 2.2, countdowns
 
 
+@both_stores
 def test_transient_failure_forever_fails_after_three_retries(stack: Stack) -> None:
     worker = stack.start_worker("w1")
     client = stack.start_api()
@@ -101,6 +110,7 @@ def test_transient_failure_forever_fails_after_three_retries(stack: Stack) -> No
     assert [round(c) for c in countdowns] == [1, 2, 4]
 
 
+@both_stores
 def test_invalid_gpx_fails_at_once(stack: Stack) -> None:
     stack.start_worker("w1")
     client = stack.start_api()
@@ -114,6 +124,7 @@ def test_invalid_gpx_fails_at_once(stack: Stack) -> None:
     assert status["error_code"] == "GPX_MALFORMED" and status["attempts"] == 1
 
 
+@both_stores
 def test_sigkill_of_pool_process_redelivers_and_completes_once(stack: Stack) -> None:
     worker = stack.start_worker("w1", concurrency=1, processing_delay_s=3)
     client = stack.start_api()
@@ -144,6 +155,7 @@ def _single_run_count(stack: Stack, client: Client, headers: dict[str, str]) -> 
     return int(done["stats"]["simplified_point_count"])
 
 
+@both_stores
 def test_redis_down_falls_back_in_process_quickly(stack: Stack) -> None:
     client = stack.start_api(redis_url="redis://127.0.0.1:1/0", redis_connect_timeout_s=0.5)
     headers = client.signup()
@@ -161,6 +173,7 @@ def test_redis_down_falls_back_in_process_quickly(stack: Stack) -> None:
     assert "celery_unavailable_fallback_in_process" in stack.api.output()
 
 
+@both_stores
 def test_scale_out_and_in_loses_nothing(stack: Stack) -> None:
     w1 = stack.start_worker("w1", processing_delay_s=0.3)
     w2 = stack.start_worker("w2", processing_delay_s=0.3)
@@ -200,6 +213,7 @@ def test_scale_out_and_in_loses_nothing(stack: Stack) -> None:
     assert w2.proc.poll() is None
 
 
+@both_stores
 def test_pickle_message_is_refused(stack: Stack) -> None:
     import pickle
 
@@ -229,6 +243,7 @@ def test_pickle_message_is_refused(stack: Stack) -> None:
     assert client.wait_done(headers, r.json()["gpx_file_id"])["processing_status"] == "completed"
 
 
+@both_stores
 def test_lost_message_is_reenqueued_by_the_reconciler(stack: Stack) -> None:
     import subprocess
 
@@ -260,6 +275,7 @@ def test_lost_message_is_reenqueued_by_the_reconciler(stack: Stack) -> None:
     assert worker.proc.poll() is None
 
 
+@both_stores
 def test_soft_time_limit_marks_the_job_failed(stack: Stack) -> None:
     stack.start_worker("w1", processing_delay_s=4, task_soft_time_limit_s=1, task_time_limit_s=10)
     client = stack.start_api()
@@ -272,6 +288,7 @@ def test_soft_time_limit_marks_the_job_failed(stack: Stack) -> None:
     assert "tardó demasiado" in status["error_message"]
 
 
+@both_stores
 def test_unexpected_error_fails_at_once_and_never_loops(stack: Stack) -> None:
     worker = stack.start_worker("w1")
     client = stack.start_api()

@@ -135,7 +135,8 @@ async def test_in_process_upload_sets_no_mode_twice(api: Api) -> None:
 
 
 async def test_upload_checks_user_trip_and_duplicates_in_two_queries(api: Api) -> None:
-    """Up to its INSERT an upload reads the database twice: user + trip, duplicate + quota."""
+    """Up to its INSERT an upload reads the database twice: user + trip, duplicate + quota;
+    on PostgreSQL the admission then locks the owner's row (the quota holds under concurrency)."""
     headers = await api.signup()
     trip_id = await api.trip(headers)
     with statements(api) as seen:
@@ -144,6 +145,9 @@ async def test_upload_checks_user_trip_and_duplicates_in_two_queries(api: Api) -
     sqls = [sql for sql, _ in seen]
     insert = next(i for i, sql in enumerate(sqls) if sql.startswith("INSERT INTO gpx_files"))
     reads = [sql for sql in sqls[:insert] if sql.lstrip().upper().startswith("SELECT")]
+    locks = [sql for sql in reads if "FOR UPDATE" in sql]
+    assert len(locks) == (api.settings.database_url.startswith("postgresql")), locks
+    reads = [sql for sql in reads if sql not in locks]
     assert len(reads) == 2, reads
     assert "users" in reads[0] and "trips" in reads[0]
     assert "count(" in reads[1].lower() and "sha256" in reads[1]

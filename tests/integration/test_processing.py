@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 
 from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
 from contravento.services.jobs.process import process_gpx_file
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, both_stores
+from tests.integration.stores import remove_originals
 from tests.support import sample
 
 
@@ -48,6 +49,7 @@ async def _reset(api: Api, file_id: uuid.UUID) -> None:
         )
 
 
+@both_stores
 async def test_reprocessing_is_idempotent(api: Api) -> None:
     _, file_id = await _processed(api, "garmin-gpsmap64s-hike-two-segments.gpx")
     first = await _rows(api, file_id)
@@ -81,10 +83,10 @@ async def test_completed_job_is_not_run_again(api: Api) -> None:
     assert (await api.wait_done(headers, str(file_id)))["attempts"] == 1
 
 
+@both_stores
 async def test_missing_original_fails_with_spanish_message(api: Api) -> None:
     headers, file_id = await _processed(api, "strava-ride-power-hr-cad.gpx")
-    for path in api.settings.storage_dir.rglob("*.gpx"):
-        path.unlink()
+    remove_originals(api.settings)
     await _reset(api, file_id)
     result = await process_gpx_file(api.app.state.ctx, file_id)
     assert result.outcome == "failed" and result.error_code == "GPX_FILE_MISSING"
@@ -127,6 +129,7 @@ async def test_attempts_are_capped_whoever_redelivers(api: Api) -> None:
     assert status["attempts"] == api.settings.max_attempts
 
 
+@both_stores
 async def test_reuploading_a_file_that_failed_on_our_side_retries_it(api: Api) -> None:
     headers = await api.signup()
     trip_id = await api.trip(headers)
@@ -134,8 +137,7 @@ async def test_reuploading_a_file_that_failed_on_our_side_retries_it(api: Api) -
     r = await api.upload(headers, trip_id, data)
     file_id = uuid.UUID(r.json()["gpx_file_id"])
     await api.wait_done(headers, str(file_id))
-    for path in api.settings.storage_dir.rglob("*.gpx"):
-        path.unlink()  # the original is lost on our side
+    remove_originals(api.settings)  # the original is lost on our side
     await _reset(api, file_id)
     assert (await process_gpx_file(api.app.state.ctx, file_id)).error_code == "GPX_FILE_MISSING"
 

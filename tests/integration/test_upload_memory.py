@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.integration.celery_stack import redis_db  # noqa: F401  (fixture)
-from tests.live import ApiServer, Client, service_env
-from tests.support import REDIS_HOST, REDIS_PORT, tiny_gpx
+from contravento.config import Settings
+from tests.integration.celery_stack import queue_only_env, redis_db  # noqa: F401
+from tests.integration.conftest import both_stores
+from tests.integration.stores import everything, originals
+from tests.live import ApiServer, Client
+from tests.support import tiny_gpx
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +29,17 @@ def _big_gpx(size_mb: int) -> bytes:
     return f'<gpx version="1.1"><trk><trkseg>{body}</trkseg></trk></gpx>'.encode()
 
 
+@both_stores
 def test_api_memory_stays_flat_while_a_40_mb_upload_streams_in(
     tmp_path: Path,
     redis_db: int,  # noqa: F811
+    storage_settings: dict[str, str],
 ) -> None:
-    env = service_env(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-        storage_dir=tmp_path / "storage",
-        redis_url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
-        celery_enabled="true",
-        celery_force="true",  # nothing is processed inside the API: we measure ingestion only
-        celery_queue=f"gpx_mem_{uuid.uuid4().hex[:8]}",
-        log_level="WARNING",
+    """Locally the body goes to a temp file; to S3 as a multipart upload of which at most one
+    part (S3_PART_SIZE_MB, 8 MiB) is in memory, and nothing touches the API's disk."""
+    store = Settings(storage_dir=tmp_path / "storage", **storage_settings)  # type: ignore[arg-type]
+    env = queue_only_env(  # nothing is processed inside the API: we measure ingestion only
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", redis_db, **storage_settings
     )
     server = ApiServer(env, tmp_path / "api.log")
     try:
@@ -53,8 +54,13 @@ def test_api_memory_stays_flat_while_a_40_mb_upload_streams_in(
         after = _peak_rss_mib(server.pid)
         print(f"API peak RSS {before:.1f} -> {after:.1f} MiB for a {len(data) >> 20} MiB upload")
         assert r.status_code == 202 and r.json()["processing_mode"] == "celery", r.text
-        stored = list((tmp_path / "storage").rglob(f"{r.json()['gpx_file_id']}.gpx"))
-        assert len(stored) == 1 and stored[0].stat().st_size == len(data)
+        [key] = [k for k in originals(store) if r.json()["gpx_file_id"] in k]
+        assert len(everything(store)) == 2  # the two uploads, nothing unfinished
+        if store.storage_backend == "local":
+            assert (tmp_path / "storage" / key).stat().st_size == len(data)
+        else:
+            local = [p for p in (tmp_path / "storage").rglob("*") if p.is_file()]
+            assert local == [], local  # the API's disk holds nothing of it
         assert after - before < 20, (
             f"API peak RSS grew {after - before:.1f} MiB for {len(data) >> 20} MiB"
         )

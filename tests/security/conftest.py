@@ -1,1 +1,8 @@
-from tests.integration.conftest import api, database_url, pg_database  # noqa: F401
+from tests.integration.conftest import (  # noqa: F401
+    api,
+    database_url,
+    pg_database,
+    s3_server,
+    storage_backend,
+    storage_settings,
+)

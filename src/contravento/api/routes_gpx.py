@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..db.models import GPXFile
 from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
 from ..services import gpx_files, uploads
-from ..services.errors import GPXFileNotFoundError
 from .deps import AutocommitSessionDep, CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
 from .upload_stream import stage_upload
 
@@ -62,6 +62,7 @@ async def upload_gpx(
             staged = await stage_upload(
                 request,
                 ctx.storage,
+                trip_id=trip.id,
                 limit=settings.max_upload_bytes,
                 limit_mb=settings.gpx_max_upload_mb,
                 idle_timeout_s=settings.upload_idle_timeout_s,
@@ -69,6 +70,7 @@ async def upload_gpx(
         row, created = await uploads.register_upload(
             session,
             ctx.storage,
+            transactions=ctx.sessions,
             owner=user,
             trip=trip,
             staged=staged,
@@ -146,16 +148,30 @@ async def gpx_track(row: OwnedFile, session: SessionDep) -> dict[str, Any]:
     return await gpx_files.track_geojson(session, row=row)
 
 
+def _attachment(filename: str) -> str:
+    """Content-Disposition for a download (RFC 6266; non-ASCII names as filename*)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
+
+
 @router.get(
     "/gpx/{gpx_file_id}/download",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/gpx+xml": {}}, "description": "The original file"}},
 )
-async def gpx_download(row: OwnedFile, ctx: CtxDep) -> FileResponse:
-    path = ctx.storage.path(row.storage_key)
-    if not path.is_file():
-        raise GPXFileNotFoundError("El archivo original ya no está disponible.")
-    return FileResponse(path, media_type="application/gpx+xml", filename=row.original_filename)
+async def gpx_download(row: OwnedFile, ctx: CtxDep) -> StreamingResponse:
+    """The original, streamed from the store in chunks (never whole in the API's memory)."""
+    reader = await gpx_files.open_original(ctx.storage, row=row)
+    return StreamingResponse(
+        reader,  # a blocking iterator: Starlette reads each chunk in a worker thread
+        media_type="application/gpx+xml",
+        headers={
+            "Content-Length": str(reader.size),
+            "Content-Disposition": _attachment(row.original_filename),
+        },
+    )
 
 
 @router.delete("/gpx/{gpx_file_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,20 +1,19 @@
-"""Stream a multipart upload straight to a storage temp file, enforcing the size limit.
+"""Stream a multipart upload straight into a storage writer, enforcing the size limit.
 
 The body is never held in memory: the limit is checked against Content-Length up front and
 against the bytes actually received as each chunk arrives; chunks are gathered into blocks of
-FLUSH_BYTES that are hashed and written in a worker thread (hashlib and file writes release the
-GIL), so neither runs on the event loop.
-A client that disconnects, lies about its length or sends too much leaves no file behind.
+FLUSH_BYTES that are hashed and handed to the writer in a worker thread (hashlib, file writes
+and S3 part uploads release the GIL), so none of it runs on the event loop. The writer holds at
+most one S3 part (S3_PART_SIZE_MB) or a temp file of the local store.
+A client that disconnects, lies about its length or sends too much leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import uuid
 from collections.abc import AsyncIterator
-from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -25,8 +24,8 @@ from ..services.errors import (
     UploadStalledError,
     UploadTooLargeError,
 )
-from ..services.uploads import StagedUpload, safe_filename
-from ..storage import Storage
+from ..services.uploads import StagedUpload, discard, new_original_key, safe_filename
+from ..storage import ObjectWriter, Storage
 
 FIELD = "file"
 HEAD_BYTES = 512
@@ -35,7 +34,7 @@ FLUSH_BYTES = 512 * 1024  # per upload at most this much waits in memory for the
 
 
 class _FilePart:
-    def __init__(self, out: IO[bytes], limit: int, limit_mb: float) -> None:
+    def __init__(self, out: ObjectWriter, limit: int, limit_mb: float) -> None:
         self.out = out
         self.limit = limit
         self.limit_mb = limit_mb
@@ -88,6 +87,8 @@ class _FilePart:
 
     def flush(self) -> None:
         """Hash and write the gathered chunks (called in a worker thread, one at a time)."""
+        if not self._pending:
+            return
         block = b"".join(self._pending)
         self._pending, self.pending_bytes = [], 0
         self.sha.update(block)
@@ -98,13 +99,6 @@ class _FilePart:
 
     def on_end(self) -> None:
         self.ended = True
-
-
-def _flush_to_disk(part: _FilePart, out: IO[bytes]) -> None:
-    """Write what is buffered and fsync: the original must survive a crash once we answer."""
-    part.flush()
-    out.flush()
-    os.fsync(out.fileno())
 
 
 async def _chunks(request: Request, idle_timeout_s: float) -> AsyncIterator[bytes]:
@@ -125,10 +119,12 @@ async def stage_upload(
     request: Request,
     storage: Storage,
     *,
+    trip_id: uuid.UUID,
     limit: int,
     limit_mb: float,
     idle_timeout_s: float = 60.0,
 ) -> StagedUpload:
+    """Receive the body into a storage writer; the caller commits it (register_upload)."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -138,29 +134,28 @@ async def stage_upload(
         raise UploadTooLargeError(limit_mb)
 
     file_id = uuid.uuid4()
-    temp = storage.temp_path(str(file_id))
-    temp.parent.mkdir(parents=True, exist_ok=True)
+    key = new_original_key(trip_id, file_id)
+    writer = storage.open_writer(key)
     try:
-        with temp.open("wb") as out:
-            part = _FilePart(out, limit, limit_mb)
-            callbacks = {
-                name: getattr(part, name)
-                for name in (
-                    "on_part_begin", "on_part_data", "on_part_end", "on_header_field",
-                    "on_header_value", "on_header_end", "on_headers_finished", "on_end",
-                )
-            }  # fmt: skip
-            parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
-            received = 0
-            async for chunk in _chunks(request, idle_timeout_s):
-                received += len(chunk)
-                if received > limit + MULTIPART_OVERHEAD:
-                    raise UploadTooLargeError(limit_mb)
-                parser.write(chunk)
-                if part.pending_bytes >= FLUSH_BYTES:
-                    await asyncio.to_thread(part.flush)
-            parser.finalize()
-            await asyncio.to_thread(_flush_to_disk, part, out)
+        part = _FilePart(writer, limit, limit_mb)
+        callbacks = {
+            name: getattr(part, name)
+            for name in (
+                "on_part_begin", "on_part_data", "on_part_end", "on_header_field",
+                "on_header_value", "on_header_end", "on_headers_finished", "on_end",
+            )
+        }  # fmt: skip
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        received = 0
+        async for chunk in _chunks(request, idle_timeout_s):
+            received += len(chunk)
+            if received > limit + MULTIPART_OVERHEAD:
+                raise UploadTooLargeError(limit_mb)
+            parser.write(chunk)
+            if part.pending_bytes >= FLUSH_BYTES:
+                await asyncio.to_thread(part.flush)
+        parser.finalize()
+        await asyncio.to_thread(part.flush)
         if not part.ended:  # the closing boundary never came: a cut-off body
             raise UploadIncompleteError()
         if not part.seen or part.filename is None:
@@ -168,16 +163,17 @@ async def stage_upload(
         if part.size == 0:
             raise InvalidUploadError("El archivo está vacío.", code="GPX_EMPTY_FILE")
     except ClientDisconnect as exc:
-        temp.unlink(missing_ok=True)
+        await discard(writer)
         raise UploadIncompleteError() from exc
     except BaseException as exc:
-        temp.unlink(missing_ok=True)
+        await discard(writer)
         if isinstance(exc, ValueError):  # python-multipart: malformed body
             raise InvalidUploadError() from exc
         raise
     return StagedUpload(
         gpx_file_id=file_id,
-        temp_path=temp,
+        key=key,
+        writer=writer,
         filename=safe_filename(part.filename),
         size_bytes=part.size,
         sha256=part.sha.hexdigest(),

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ..config import Settings
 from ..db.session import create_engine, session_factory
-from ..storage import LocalStorage, Storage
+from ..storage import Storage, build_storage
 
 
 @dataclass
@@ -30,7 +30,7 @@ class AppContext:
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            storage=LocalStorage(settings.storage_dir),
+            storage=build_storage(settings),
         )
 
     @cached_property

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ..db.models import GPXFile, RouteStatsRow, Trip, User
 from ..db.trackpoints import load_trackpoints
-from ..storage import Storage
+from ..storage import ObjectReader, Storage
 from .errors import GPXFileNotFoundError, TrackNotReadyError
+from .jobs.machine import JobStatus
+
+log = structlog.get_logger("contravento.files")
 
 
 async def get_owned_file(
@@ -40,14 +45,37 @@ async def list_trip_files(
 
 
 async def delete_file(session: AsyncSession, storage: Storage, *, row: GPXFile) -> None:
+    """The row first, then its original (an object left by a failed delete is an orphan the
+    sweep removes; a row whose original is gone would be a lie)."""
     key = row.storage_key
     await session.delete(row)
     await session.commit()
-    storage.delete(key)
+    await delete_originals(storage, [key])
+
+
+async def delete_originals(storage: Storage, keys: list[str]) -> None:
+    """Delete stored originals off the event loop; a store that fails leaves orphans for the
+    sweep (services/orphans.py), never an error for a delete that has already committed."""
+
+    def delete_all() -> None:
+        for key in keys:
+            try:
+                storage.delete(key)
+            except OSError as exc:
+                log.warning("orphan_left_for_sweep", storage_key=key, error=str(exc))
+
+    await asyncio.to_thread(delete_all)
+
+
+async def open_original(storage: Storage, *, row: GPXFile) -> ObjectReader:
+    try:
+        return await asyncio.to_thread(storage.open_reader, row.storage_key)
+    except FileNotFoundError as exc:
+        raise GPXFileNotFoundError("El archivo original ya no está disponible.") from exc
 
 
 async def track_geojson(session: AsyncSession, *, row: GPXFile) -> dict[str, Any]:
-    if row.processing_status != "completed":
+    if row.processing_status != JobStatus.COMPLETED:
         raise TrackNotReadyError()
     points = await load_trackpoints(session, row.id)
     lines: list[list[list[float]]] = []

@@ -28,11 +28,10 @@ from sqlalchemy import Select, case, func, select
 from ..db.models import GPXFile
 from ..db.types import utcnow
 from .context import AppContext
+from .jobs.machine import ACTIVE, FINISHED, JobStatus
 
 DURATION_BUCKETS_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _WINDOW_ROW_LIMIT = 100_000
-ACTIVE = ("pending", "processing")
-FINISHED = ("completed", "failed")
 
 
 @dataclass
@@ -70,7 +69,9 @@ class JobStats:
 
 def active_counts() -> Select[str, str, int, Any]:
     """Unfinished jobs by mode and status, and how many of the pending ones wait a retry."""
-    waiting = case(((GPXFile.processing_status == "pending") & (GPXFile.attempts > 0), 1), else_=0)
+    waiting = case(
+        ((GPXFile.processing_status == JobStatus.PENDING) & (GPXFile.attempts > 0), 1), else_=0
+    )
     return (
         select(
             GPXFile.processing_mode,
@@ -121,7 +122,7 @@ async def job_stats(ctx: AppContext, *, window_s: float) -> JobStats:
         for mode, status, code, attempts, started, finished in rows:
             stats.finished[(mode, status)] += 1
             stats.retries[mode] += max(int(attempts or 0) - 1, 0)
-            if status == "failed":
+            if status == JobStatus.FAILED:
                 stats.failed_by_code[(mode, code or "UNKNOWN")] += 1
             elif started is not None and finished is not None:
                 hist = stats.durations.setdefault(mode, DurationHistogram())

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..db.models import GPXFile, Trip, User
 from ..storage import Storage
 from .errors import TripNotFoundError
+from .gpx_files import delete_originals
 
 
 async def create_trip(
@@ -67,6 +68,5 @@ async def delete_trip(session: AsyncSession, storage: Storage, *, trip: Trip) ->
     )
     await session.delete(trip)
     await session.commit()
-    for key in keys:
-        storage.delete(key)
+    await delete_originals(storage, keys)
     return len(keys)

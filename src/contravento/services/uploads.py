@@ -1,4 +1,4 @@
-"""Register an uploaded original: durable file first, then the job row, before answering."""
+"""Register an uploaded original: the object stored first, then the job row, before answering."""
 
 from __future__ import annotations
 
@@ -6,32 +6,41 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, literal, select
+import structlog
+from sqlalchemy import Table, and_, bindparam, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..db.models import GPXFile, Trip, User
 from ..db.types import utcnow
-from ..storage import Storage
-from ..storage.local import original_key
+from ..storage import ObjectWriter, Storage, original_key
 from .errors import TooManyPendingError, UnsupportedFileTypeError
+from .jobs.machine import SERVICE_FAILURES, JobStatus
+from .upload_admission import ACTIVE_COUNT, insert_if_room, update_if_room
 
-ACTIVE_STATUSES = ("pending", "processing")
+log = structlog.get_logger("contravento.uploads")
 
 
 @dataclass(frozen=True)
 class StagedUpload:
-    """A fully received upload in a temp file of the storage (never in memory)."""
+    """A fully received upload, held by a storage writer (never in memory, never committed)."""
 
     gpx_file_id: uuid.UUID
-    temp_path: Path
+    key: str  # where a new job's original is stored
+    writer: ObjectWriter
     filename: str
     size_bytes: int
     sha256: str
     head: bytes  # first bytes, for the content check
+
+
+def new_original_key(trip_id: uuid.UUID, gpx_file_id: uuid.UUID) -> str:
+    now = utcnow()
+    return original_key(
+        year=now.year, month=now.month, trip_id=str(trip_id), gpx_file_id=str(gpx_file_id)
+    )
 
 
 def safe_filename(raw: str | None) -> str:
@@ -65,17 +74,8 @@ async def find_duplicate(
 
 # The upload path's statements are built once, with bound parameters: building a select()
 # (operators, coercions, cache key) on every request is a measurable share of an upload's CPU.
-_ACTIVE_COUNT = (
-    select(func.count())
-    .select_from(GPXFile)
-    .where(
-        GPXFile.owner_id == bindparam("owner_id"),
-        GPXFile.processing_status.in_(ACTIVE_STATUSES),
-    )
-    .scalar_subquery()
-)
 _DUPLICATE_AND_ACTIVE = (
-    select(_ACTIVE_COUNT, GPXFile)
+    select(ACTIVE_COUNT, GPXFile)
     .select_from(select(literal(1).label("one")).subquery())
     .outerjoin(
         GPXFile,
@@ -83,7 +83,6 @@ _DUPLICATE_AND_ACTIVE = (
     )
 )
 _FILES = cast(Table, GPXFile.__table__)
-_INSERT_FILE = insert(_FILES)
 
 
 async def duplicate_and_active(
@@ -91,23 +90,53 @@ async def duplicate_and_active(
 ) -> tuple[GPXFile | None, int]:
     """The same bytes already in this trip, and the owner's jobs in ACTIVE_STATUSES, in one
     round trip."""
-    params = {"owner_id": owner_id, "trip_id": trip_id, "sha256": sha256}
+    params = {"active_owner": owner_id, "trip_id": trip_id, "sha256": sha256}
     row = (await session.execute(_DUPLICATE_AND_ACTIVE, params)).first()
     assert row is not None  # one row from the one-row subquery, joined or not
     return row[1], int(row[0] or 0)
 
 
-async def _commit_original(storage: Storage, temp: Path, key: str, *, new: bool) -> None:
-    """storage.commit_temp in a thread: the rename and its directory fsync wait for the disk,
-    and must not stall the event loop. If the request is cancelled meanwhile, a new file is
-    removed once the move is over (no row will point to it); a restarted job's stays."""
-    moving = asyncio.ensure_future(asyncio.to_thread(storage.commit_temp, temp, key))
+_background: set[asyncio.Future[None]] = set()
+
+
+def _start_in_thread(action: Callable[[], None]) -> asyncio.Future[None]:
+    """A blocking storage call in a thread, held until it ends (whatever the request does)."""
+    running = asyncio.ensure_future(asyncio.to_thread(action))
+    _background.add(running)
+    running.add_done_callback(_background.discard)
+    return running
+
+
+async def _commit_original(storage: Storage, writer: ObjectWriter, key: str, *, new: bool) -> None:
+    """writer.commit in a thread (fsync and rename, or the last part and the completion of a
+    multipart upload): it must not stall the event loop. If the request is cancelled meanwhile,
+    a new object is deleted once the commit is over (no row will point to it); a restarted
+    job's stays."""
+    committing = _start_in_thread(lambda: writer.commit(key))
+
+    def forget(_done: asyncio.Future[None]) -> None:
+        _start_in_thread(lambda: _delete_quietly(storage, key))
+
     try:
-        await asyncio.shield(moving)
+        await asyncio.shield(committing)
     except asyncio.CancelledError:
         if new:
-            moving.add_done_callback(lambda _done: storage.delete(key))
+            committing.add_done_callback(forget)
         raise
+
+
+def _delete_quietly(storage: Storage, key: str) -> None:
+    """Cleanup after a failure: if the store is down too, the orphan sweep deletes it later."""
+    try:
+        storage.delete(key)
+    except OSError as exc:
+        log.warning("orphan_left_for_sweep", storage_key=key, error=str(exc))
+
+
+async def discard(writer: ObjectWriter) -> None:
+    """Drop an uncommitted upload (a no-op once committed), in a thread; a cancelled request
+    does not interrupt it."""
+    await asyncio.shield(_start_in_thread(writer.abort))
 
 
 def _insert_values(row: GPXFile) -> dict[str, Any]:
@@ -116,17 +145,16 @@ def _insert_values(row: GPXFile) -> dict[str, Any]:
 
 
 # Failures of the service, not of the file: uploading the same bytes again retries the job.
-RETRYABLE_FAILURES = frozenset(
-    {"GPX_PROCESSING_FAILED", "GPX_PROCESSING_ERROR", "GPX_PROCESSING_TIMEOUT", "GPX_FILE_MISSING"}
-)
+RETRYABLE_FAILURES = SERVICE_FAILURES
 
 
 def _failed_by_us(row: GPXFile) -> bool:
-    return row.processing_status == "failed" and row.error_code in RETRYABLE_FAILURES
+    return row.processing_status == JobStatus.FAILED and row.error_code in RETRYABLE_FAILURES
 
 
 def _reset_for_retry(row: GPXFile, request_id: str | None) -> None:
-    row.processing_status, row.processing_mode, row.celery_task_id = "pending", "background", None
+    row.processing_status, row.processing_mode = JobStatus.PENDING, "background"
+    row.celery_task_id = None
     row.attempts = 0
     row.error_code = row.error_message = row.processed_by = None
     row.started_at = row.finished_at = None
@@ -138,6 +166,7 @@ async def register_upload(
     session: AsyncSession,
     storage: Storage,
     *,
+    transactions: async_sessionmaker[AsyncSession],
     owner: User,
     trip: Trip,
     staged: StagedUpload,
@@ -147,10 +176,13 @@ async def register_upload(
 ) -> tuple[GPXFile, bool]:
     """Store the original and create its pending job. Returns (file, created).
 
+    `session` serves the checks (autocommit is fine); the write that makes a job active runs
+    in a transaction of `transactions`, where the limit of `max_active` jobs per owner holds
+    under concurrency (upload_admission).
     The same bytes uploaded again to the same trip return the existing file (created=False),
     unless its job failed for a reason of the service (RETRYABLE_FAILURES): then the original
     is stored again and the job restarts from zero (created=True).
-    Whatever fails, the temp file is removed: nothing half-written stays behind.
+    Whatever fails, the writer is aborted and a stored object deleted: nothing stays behind.
     `prepare` may set fields of the new row before its INSERT (the dispatcher's routing).
     """
     # Plain ids, read before anything can roll the session back: a rollback expires the
@@ -161,65 +193,103 @@ async def register_upload(
         existing, active = await duplicate_and_active(
             session, owner_id=owner_id, trip_id=trip_id, sha256=staged.sha256
         )
-        if existing is not None:
-            if not _failed_by_us(existing):
-                return existing, False
-            if active >= max_active:
-                raise TooManyPendingError(max_active)
-            # the job failed for a reason of ours, not of the file: these bytes start it again
-            await _commit_original(storage, staged.temp_path, existing.storage_key, new=False)
-            _reset_for_retry(existing, request_id)
-            if prepare is not None:
-                prepare(existing)
-            await session.commit()
-            return existing, True
-        if active >= max_active:
-            raise TooManyPendingError(max_active)
-        now = utcnow()
-        key = original_key(
-            year=now.year,
-            month=now.month,
-            trip_id=str(trip_id),
-            gpx_file_id=str(staged.gpx_file_id),
-        )
-        await _commit_original(storage, staged.temp_path, key, new=True)
-        row = GPXFile(
-            id=staged.gpx_file_id,
-            trip_id=trip_id,
-            owner_id=owner_id,
-            original_filename=staged.filename,
-            storage_key=key,
-            size_bytes=staged.size_bytes,
-            sha256=staged.sha256,
-            processing_status="pending",
-            processing_mode="background",
-            celery_task_id=None,
-            attempts=0,
-            request_id=request_id,
-            created_at=now,
-            updated_at=now,
-        )
-        if prepare is not None:
-            prepare(row)
-        try:
-            # a Core INSERT of the row's values: the returned `row` stays a plain (transient)
-            # object, and the unit of work's flush machinery is not needed for one new row
-            await session.execute(_INSERT_FILE, _insert_values(row))
-            await session.commit()
-        except IntegrityError:  # the same bytes raced in from a parallel request
-            await session.rollback()
-            storage.delete(key)
-            existing = await find_duplicate(session, trip_id=trip_id, sha256=staged.sha256)
-            if existing is None:
-                raise
+        if existing is not None and not _failed_by_us(existing):
             return existing, False
-        except asyncio.CancelledError:
-            # The INSERT commits by itself and may have landed before the cancellation: keep
-            # the original (a file no row points to is harmless; a row without its file is not).
-            raise
-        except BaseException:
-            storage.delete(key)
-            raise
-        return row, True
+        if active >= max_active:  # cheap early answer; the admission below is what holds
+            raise TooManyPendingError(max_active)
+        if existing is not None:
+            # the job failed for a reason of ours, not of the file: these bytes start it again
+            return await _restart(
+                session, storage, transactions, existing, staged, max_active, request_id, prepare
+            ), True
+        return await _create(
+            session, storage, transactions, owner_id, trip_id, staged, max_active, request_id,
+            prepare,
+        )  # fmt: skip
     finally:
-        staged.temp_path.unlink(missing_ok=True)
+        await discard(staged.writer)
+
+
+async def _restart(
+    session: AsyncSession,
+    storage: Storage,
+    transactions: async_sessionmaker[AsyncSession],
+    existing: GPXFile,
+    staged: StagedUpload,
+    max_active: int,
+    request_id: str | None,
+    prepare: Callable[[GPXFile], None] | None,
+) -> GPXFile:
+    await _commit_original(storage, staged.writer, existing.storage_key, new=False)
+    session.expunge(existing)  # changed below by a guarded UPDATE, not by the unit of work
+    _reset_for_retry(existing, request_id)
+    if prepare is not None:
+        prepare(existing)
+    values = {k: v for k, v in _insert_values(existing).items() if k not in _IDENTITY}
+    async with transactions() as tx, tx.begin():
+        admitted = await update_if_room(
+            tx, file_id=existing.id, owner_id=existing.owner_id, values=values,
+            max_active=max_active,
+        )  # fmt: skip
+    if not admitted:
+        raise TooManyPendingError(max_active)
+    return existing
+
+
+_IDENTITY = frozenset({"id", "trip_id", "owner_id", "storage_key", "sha256", "created_at"})
+
+
+async def _create(
+    session: AsyncSession,
+    storage: Storage,
+    transactions: async_sessionmaker[AsyncSession],
+    owner_id: uuid.UUID,
+    trip_id: uuid.UUID,
+    staged: StagedUpload,
+    max_active: int,
+    request_id: str | None,
+    prepare: Callable[[GPXFile], None] | None,
+) -> tuple[GPXFile, bool]:
+    key = staged.key
+    await _commit_original(storage, staged.writer, key, new=True)
+    now = utcnow()
+    row = GPXFile(
+        id=staged.gpx_file_id,
+        trip_id=trip_id,
+        owner_id=owner_id,
+        original_filename=staged.filename,
+        storage_key=key,
+        size_bytes=staged.size_bytes,
+        sha256=staged.sha256,
+        processing_status=JobStatus.PENDING,
+        processing_mode="background",
+        celery_task_id=None,
+        attempts=0,
+        request_id=request_id,
+        created_at=now,
+        updated_at=now,
+    )
+    if prepare is not None:
+        prepare(row)
+    try:
+        # a Core INSERT of the row's values: the returned `row` stays a plain (transient)
+        # object, and the unit of work's flush machinery is not needed for one new row
+        async with transactions() as tx, tx.begin():
+            admitted = await insert_if_room(tx, _insert_values(row), max_active=max_active)
+    except IntegrityError:  # the same bytes raced in from a parallel request
+        await asyncio.to_thread(_delete_quietly, storage, key)
+        existing = await find_duplicate(session, trip_id=trip_id, sha256=staged.sha256)
+        if existing is None:
+            raise
+        return existing, False
+    except asyncio.CancelledError:
+        # The COMMIT may have landed before the cancellation: keep the original (an object no
+        # row points to is harmless, and the orphan sweep removes it; a row without it is not).
+        raise
+    except BaseException:
+        await asyncio.to_thread(_delete_quietly, storage, key)
+        raise
+    if not admitted:
+        await asyncio.to_thread(_delete_quietly, storage, key)
+        raise TooManyPendingError(max_active)
+    return row, True
