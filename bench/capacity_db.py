@@ -42,7 +42,7 @@ from bench.cpu_meter import Meter, backends
 from bench.gpxgen import ensure_file
 from contravento.config import Settings
 from contravento.db.models import GPXFile, Trip, User
-from contravento.domain import TrackSummary
+from contravento.domain import GPXError, TrackSummary
 from contravento.schemas.gpx import TrackOut
 from contravento.services.context import AppContext
 from contravento.services.gpx_files import track_geojson
@@ -100,6 +100,8 @@ class DbResults:
     meta_bytes_written: float  # gpx_files + gpx_route_stats per file, as left by the job
     meta_bytes_live: float  # the same after VACUUM FULL (dead versions gone)
     toast_compression: str
+    samples_identical: list[str] = field(default_factory=list)  # real files: packed == rows
+    samples_different: list[str] = field(default_factory=list)
 
 
 async def _sizes(ctx: AppContext, tables: list[str]) -> int:
@@ -298,6 +300,35 @@ async def _to_thread(fn: Any, *args: Any) -> Any:
     return await asyncio.to_thread(fn, *args)
 
 
+async def _check_samples(
+    ctx: AppContext, trip: Trip, paths: list[Path]
+) -> tuple[list[str], list[str]]:
+    """Real recordings (several segments, no elevation, no times) through today's rows and
+    the packed layout: the same GeoJSON from both?"""
+    same: list[str] = []
+    different: list[str] = []
+    for path in paths:
+        data = path.read_bytes()
+        try:
+            summary = _run_domain(ctx, data, _never())
+        except GPXError:
+            continue
+        key = original_key(year=2026, month=12, trip_id=str(trip.id), gpx_file_id=path.stem)
+        ids = await _new_jobs(ctx, trip, key, len(data), 2)
+        for layout, file_id in zip(("rows", "packed"), ids, strict=True):
+            held = await _claim(ctx, file_id)
+            if layout == "rows":
+                await _finish(ctx, held, summary)
+            else:
+                await _finish_compact(ctx, held, summary, layout)
+        bodies = [
+            await _read(ctx, layout, i) for layout, i in zip(("rows", "packed"), ids, strict=True)
+        ]
+        a, b = (_normalised(x) for x in bodies if isinstance(x, dict))
+        (same if a == b else different).append(path.name)
+    return same, different
+
+
 async def _toast_compression(ctx: AppContext) -> str:
     """lz4 when this server was built with it (PostgreSQL 14+), else pglz."""
     async with ctx.sessions() as session:
@@ -309,7 +340,11 @@ async def _toast_compression(ctx: AppContext) -> str:
 
 
 async def run(
-    database_url: str, storage_dir: Path, classes: dict[float, int], reads: int
+    database_url: str,
+    storage_dir: Path,
+    classes: dict[float, int],
+    reads: int,
+    samples: list[Path] | None = None,
 ) -> DbResults:
     settings = Settings(
         database_url=database_url, storage_dir=storage_dir, app_env="development",
@@ -337,6 +372,7 @@ async def run(
             for table in META_TABLES:
                 await conn.execute(text(f"VACUUM FULL {table}"))
         live = await _sizes(ctx, META_TABLES) / files
-        return DbResults(results, written, live, compression)
+        same, different = await _check_samples(ctx, trip, samples or [])
+        return DbResults(results, written, live, compression, same, different)
     finally:
         await ctx.dispose()

@@ -59,10 +59,13 @@ class Packed:
     points: bytes
 
 
-def _scaled(values: np.ndarray, scale: float) -> np.ndarray:
+def _scaled(values: np.ndarray, digits: int) -> np.ndarray:
+    """round(v, digits) as track_geojson answers it (Python's correctly rounded round, not
+    numpy's multiply-and-rint, which differs on ties), as an exact integer x 10**digits."""
     out = np.full(values.shape, _NO_INT32, dtype="<i4")
     ok = ~np.isnan(values)
-    out[ok] = np.round(values[ok] * scale).astype("<i4")
+    rounded = np.array([round(v, digits) for v in values[ok].tolist()], dtype=float)
+    out[ok] = np.rint(rounded * 10**digits).astype("<i4")
     return out
 
 
@@ -82,7 +85,7 @@ def pack(track: SimplifiedTrack) -> Packed:
     times = np.concatenate([s.time.astype("datetime64[us]") for s in segments])
     time_us = times.astype(np.int64).astype("<i8")
     time_us[np.isnat(times)] = _NO_TIME
-    parts = [_scaled(lat, 1e7), _scaled(lon, 1e7), _scaled(ele, 10), _scaled(dist, 1e4), time_us]
+    parts = [_scaled(lat, 7), _scaled(lon, 7), _scaled(ele, 1), _scaled(dist, 4), time_us]
     for name in _SENSORS:
         values = [s.sensors.get(name, np.full(len(s), np.nan)) for s in segments]
         parts.append(np.concatenate(values).astype("<f4"))
