@@ -356,7 +356,7 @@ def _print_model(units: Units, median_kept: float) -> None:
         ])  # fmt: skip
     _table(
         ["uploads/day", "peak uploads/s", "API cores → replicas (packed)",
-         "worker cores → replicas", "PG backend cores", "points/day (at 1,000 each)",
+         "worker cores → replicas", "PG cores (backends ÷ 50 %)", "points/day (at 1,000 each)",
          "PG GB day / month / year, rows", "same, packed", "PG connections (pool max)",
          "Redis cmd/s at peak", "S3 PUT / GET a day", "bucket GB a day / year"],
         rows,
