@@ -67,6 +67,7 @@ bench: install
 	$(UV) run --frozen python -m bench.e2e
 	$(UV) run --frozen python -m bench.load
 	$(UV) run --frozen python -m bench.auth
+	$(UV) run --frozen python -m bench.capacity
 
 screenshots: install chromium
 	UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest -q -p no:cacheprovider tests/e2e -k completed

@@ -73,7 +73,9 @@ class BenchWorker(Worker):
 class BenchStack:
     """One database, one storage dir, one Redis db; an API and workers started on demand."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, redis_url: str | None = None) -> None:
+        """`redis_url` (a whole Redis of its own, e.g. one the bench started) replaces the
+        shared server's BENCH_REDIS_DB."""
         self.tmp = Path(tempfile.mkdtemp(prefix=f"cv-bench-{label}-"))
         self.db_name = f"cv_bench_{label}_{uuid.uuid4().hex[:8]}"
         asyncio.run(admin_sql(f'CREATE DATABASE "{self.db_name}"'))
@@ -81,8 +83,8 @@ class BenchStack:
         self.database_url = f"{base}/{self.db_name}"
         self.pg_dsn = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{self.db_name}"
         upgrade(self.database_url)
-        self.redis_url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
-        self.redis = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
+        self.redis_url = redis_url or f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+        self.redis = redis.Redis.from_url(self.redis_url)
         self.redis.flushdb()
         self.queue = f"gpx_bench_{uuid.uuid4().hex[:6]}"
         self.env = service_env(
