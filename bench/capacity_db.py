@@ -48,7 +48,7 @@ from contravento.services.context import AppContext
 from contravento.services.gpx_files import track_geojson
 from contravento.services.jobs import machine
 from contravento.services.jobs.process import _finish, _run_domain, _stats_row, read_original
-from contravento.storage.local import original_key
+from contravento.storage import original_key
 
 LAYOUTS = ("rows", "packed", "geojson")
 LAYOUT_TABLES = {
@@ -188,9 +188,9 @@ async def _measure_class(
     path = ensure_file(size_mb)
     data = path.read_bytes()
     key = original_key(year=2026, month=12, trip_id=str(trip.id), gpx_file_id=f"c{size_mb:g}")
-    target = ctx.storage.path(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    writer = ctx.storage.open_writer(key)
+    writer.write(data)
+    writer.commit(key)
     meter = Meter(pg=backends(ctx.engine.url.database or ""))
     result = SizeClass(size_mb, len(data), jobs)
     summary = _run_domain(ctx, data, _never())

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     s3_max_attempts: int = Field(default=3, ge=1)  # per request, the first one included
     s3_part_size_mb: float = Field(default=8.0, ge=5)  # the memory one upload holds, at most
     orphan_max_age_s: float = Field(default=3600.0, gt=0)  # originals no row points to
+    # the reconciler service (`contravento reconcile --every`) sweeps orphans this often (0: never)
+    orphan_sweep_interval_s: float = Field(default=3600.0, ge=0)
 
     gpx_max_upload_mb: float = 50.0
     gpx_async_threshold_mb: float = 5.0

@@ -80,12 +80,14 @@ def run(*, with_worker: bool) -> int:
 
 async def _reconcile(every_s: float | None) -> int:
     """One pass (every_s None) or the reconciler service's loop, on one context: in-process
-    jobs it starts run here, to their end, before a SIGTERM lets it exit."""
+    jobs it starts run here, to their end, before a SIGTERM lets it exit. The service also
+    sweeps orphaned originals every ORPHAN_SWEEP_INTERVAL_S."""
     import signal
 
     from .services.context import AppContext
     from .services.jobs.dispatch import Dispatcher
     from .services.jobs.reconcile import reconcile
+    from .services.orphans import sweep_orphans
     from .worker.app import app as celery_app
     from .worker.publisher import CeleryPublisher
 
@@ -97,13 +99,20 @@ async def _reconcile(every_s: float | None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    total = 0
+    total, next_sweep = 0, loop.time()
     try:
         while True:
             try:
                 total += await reconcile(ctx, dispatcher)
             except Exception as exc:  # the database or Redis may be down a while: keep going
                 print(f"reconcile failed: {exc!r}", file=sys.stderr, flush=True)
+            sweeping = every_s is not None and settings.orphan_sweep_interval_s > 0
+            if sweeping and loop.time() >= next_sweep:
+                next_sweep = loop.time() + settings.orphan_sweep_interval_s
+                try:
+                    await sweep_orphans(ctx, older_than_s=settings.orphan_max_age_s)
+                except Exception as exc:  # the store may be away: next time
+                    print(f"orphan sweep failed: {exc!r}", file=sys.stderr, flush=True)
             if every_s is None:
                 break
             with contextlib.suppress(TimeoutError):
