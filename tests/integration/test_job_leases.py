@@ -222,3 +222,34 @@ async def test_heartbeat_is_a_separate_thread_of_work(quiet: Api) -> None:
     assert done.is_set() and not lease.lost
     refused = await machine.claim(ctx, file_id, worker="other")
     assert isinstance(refused, Refused) and refused.reason == "leased"
+
+
+async def test_an_expired_lease_is_swept_at_once_a_fresh_redispatch_is_left_to_wait(
+    database_url: str, tmp_path: Path
+) -> None:
+    """REDISPATCH_AFTER_S spaces out dispatches of jobs that may still be waiting their turn;
+    it must not delay the reclaim of a lease whose runner died after claiming the job."""
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        lease_s=LEASE_S,
+        lease_renew_s=0.25,
+        reconcile_interval_s=0,
+        redispatch_after_s=60,
+    )
+    async with api_for(settings) as api:
+        ctx = _ctx(api)
+        file_id = await _completed_then_pending(api, tiny_gpx(30, seed="sweep"))
+
+        async def swept() -> bool:
+            return file_id in {job.gpx_file_id for job in await machine.stranded(ctx)}
+
+        assert not await swept()  # pending, dispatched at its upload: may wait in a queue
+        held = await machine.claim(ctx, file_id, worker="dies")
+        assert isinstance(held, Claim)
+        assert not await swept()  # a live lease
+        await asyncio.sleep(LEASE_S + 0.3)
+        assert await swept()  # its runner died: taken at once, not after 60 s
+        async with ctx.sessions() as session, session.begin():
+            await machine.mark_dispatched(session, file_id, mode="celery", task_id="t-1")
+        assert not await swept()  # handed out again and not claimed yet: left to wait

@@ -195,7 +195,9 @@ def test_sigterm_lets_the_running_task_finish_then_the_worker_exits(stack: Stack
 
 def test_sigkilled_workers_job_is_finished_by_another_within_the_lease(stack: Stack) -> None:
     doomed = stack.start_worker("kw1", processing_delay_s=30)
-    client = stack.start_api(celery_force="true")
+    # an expired lease is taken at once: REDISPATCH_AFTER_S (for messages presumed lost) is
+    # far longer here, so it cannot be what brings the job back
+    client = stack.start_api(celery_force="true", redispatch_after_s=120)
     headers = client.signup()
     trip = client.trip(headers)
     r = client.upload(headers, trip, tiny_gpx(SMALL_POINTS, seed="sigkill"))
