@@ -28,6 +28,8 @@ from contravento.services.jobs import process
 from tests.integration.conftest import Api, api_for, make_settings
 from tests.support import tiny_gpx
 
+pytestmark = pytest.mark.slow  # real countdowns and time limits
+
 BASE_S = 0.4
 JITTER_S = 0.05
 

@@ -28,6 +28,8 @@ from contravento.services.jobs.machine import Claim, Refused
 from tests.integration.conftest import Api, api_for, make_settings
 from tests.support import sample, tiny_gpx
 
+pytestmark = pytest.mark.slow  # seconds of real sleeping and CPU per test
+
 LEASE_S = 1.0
 
 

@@ -9,6 +9,7 @@ SIGKILLed worker's job is finished by another within about LEASE_S + RECONCILE_I
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import signal
 import subprocess
@@ -147,16 +148,20 @@ def test_two_workers_from_the_readme_commands_have_distinct_names(stack: Stack) 
                 assert proc.proc.poll() is None, proc.output()[-3000:]
                 assert time.monotonic() < deadline, proc.output()[-3000:]
                 time.sleep(0.1)
-        ping = subprocess.run(
-            [str(BIN / "celery"), "-A", "contravento.worker.app", "inspect", "ping", "-t", "3"],
+        # the nodes that answer Celery's broadcast and consume this test's queue
+        inspect = subprocess.run(
+            [str(BIN / "celery"), "-A", "contravento.worker.app", "inspect", "active_queues",
+             "-t", "3", "-j"],
             env=stack.env,
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
-        )
-        names = set(re.findall(r"(contravento-\d+-[0-9a-f]{6}@\S+?):? OK", ping.stdout))
-        assert len(names) == 2, ping.stdout + ping.stderr
+        )  # fmt: skip
+        replies = json.loads(inspect.stdout or "{}")
+        names = {n for n, qs in replies.items() if any(q["name"] == stack.queue for q in qs)}
+        assert len(names) == 2, inspect.stdout + inspect.stderr
+        assert all(re.fullmatch(r"contravento-\d+-[0-9a-f]{6}@.+", n) for n in names), names
         client = stack.start_api(celery_force="true")
         ready = client.http.get("/ready").json()
         assert ready["checks"]["workers"]["alive"] == 2, ready
