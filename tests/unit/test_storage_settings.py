@@ -19,7 +19,7 @@ def test_local_is_the_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_s3_without_a_bucket_refuses_to_start(app_env: str) -> None:
     with pytest.raises(ValidationError, match="S3_BUCKET"):
-        Settings(app_env=app_env, secret_key="x" * 40, storage_backend="s3")
+        Settings(app_env=app_env, secret_key="x" * 40, metrics_token="m" * 40, storage_backend="s3")
 
 
 def test_s3_settings_reach_the_client() -> None:

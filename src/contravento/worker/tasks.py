@@ -25,11 +25,16 @@ COUNTDOWN_MARGIN_S = 0.5
 
 
 class JobFailedError(Exception):
-    """The job ended `failed`: raised so that Celery (and Flower) record a FAILURE."""
+    """The job ended `failed`: raised so that Celery (and Flower) record a FAILURE.
 
-    def __init__(self, code: str, message: str) -> None:
+    Its one argument is "CODE: mensaje", so Celery can pickle it and rebuild it from its args
+    (otherwise the worker records an UnpickleableExceptionWrapper instead of this error)."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        if message is None:  # rebuilt from its args
+            code, _, message = code.partition(": ")
         super().__init__(f"{code}: {message}")
-        self.code = code
+        self.code, self.message = code, message
 
 
 def _fail(self: DatabaseTask, run: JobRun, failure: machine.Failure) -> JobFailedError:

@@ -301,10 +301,21 @@ class Stranded:
 
 
 async def stranded(ctx: AppContext, *, limit: int = 500) -> list[Stranded]:
-    """The reconciler's sweep (one indexed query over active rows)."""
+    """The reconciler's sweep (one indexed query over active rows).
+
+    A lease that expired on a run claimed since the job's last dispatch is taken at once (that
+    runner died); a job dispatched again and not claimed yet, or pending, waits until its last
+    dispatch is REDISPATCH_AFTER_S old, so a job waiting its turn is not handed out each pass."""
     now = utcnow()
     quiet_since = now - timedelta(seconds=ctx.settings.redispatch_after_s)
-    not_recent = or_(GPXFile.dispatched_at.is_(None), GPXFile.dispatched_at <= quiet_since)
+    claimed_since = or_(
+        GPXFile.dispatched_at.is_(None), GPXFile.started_at >= GPXFile.dispatched_at
+    )
+    not_recent = or_(
+        GPXFile.dispatched_at.is_(None),
+        GPXFile.dispatched_at <= quiet_since,
+        and_(GPXFile.processing_status == JobStatus.PROCESSING, claimed_since),
+    )
     async with ctx.sessions() as session:
         rows = await session.execute(
             select(

@@ -149,8 +149,9 @@ async def _parse(
         raise
 
 
-def _refused(refused: Refused) -> JobResult:
-    if refused.reason == "missing":
+def _refused(refused: Refused, file_id: uuid.UUID) -> JobResult:
+    if refused.reason == "missing":  # deleted meanwhile, or an id that never was a job
+        log.warning("job_missing", gpx_file_id=str(file_id))
         return JobResult("missing")
     if refused.reason == "exhausted":
         log.error("job_attempts_exhausted", attempts=refused.attempts)
@@ -181,7 +182,7 @@ async def process_gpx_file(
             raise TransientJobError(f"database unavailable: {exc!r}", None) from exc
         raise
     if isinstance(got, Refused):
-        return _refused(got)
+        return _refused(got, gpx_file_id)
     held = run.held = got
     bound = log.bind(gpx_file_id=str(gpx_file_id), trip_id=str(held.trip_id), attempt=held.fence)
     failure: Failure | None = None
