@@ -61,7 +61,7 @@ class Stack:
             "retry_base_s": 1,
             "retry_jitter_s": 0.2,
             "fault_dir": self.fault_dir,
-            "reconcile_interval_s": 0,
+            "reconcile_interval_s": 0.5,  # the API reconciles: Celery retries are carried by the row
             # short leases: a killed run's job is taken again within seconds in these tests
             "lease_s": 4,
             "lease_renew_s": 1,

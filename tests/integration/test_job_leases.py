@@ -125,7 +125,7 @@ async def test_live_lease_refuses_a_claim_and_a_late_finisher_changes_nothing(
     async with ctx.sessions() as session, session.begin():
         assert not await machine.complete(session, first)
     assert not await machine.fail(ctx, first, machine.INTERNAL)
-    decision = await machine.retry_later(ctx, first)
+    decision = await machine.retry_later(ctx, first, timer=False)
     assert not decision.held
     row = await _row(api, file_id)
     assert row["status"] == "processing" and row["attempts"] == 2, row

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import structlog
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from ..services.jobs import machine
 from ..services.jobs.process import JobRun, TransientJobError, process_gpx_file
@@ -85,17 +85,21 @@ def process_gpx_file_async(
 
 
 def _retry(self: DatabaseTask, exc: TransientJobError) -> BaseException:
-    """Record the retry in the row (machine.retry_later) and let a countdown carry it."""
+    """Record the retry in the row (machine.retry_later): the reconciler publishes the job
+    again when it is due, and until then Flower shows the task as RETRY (a countdown message
+    would show it RECEIVED at once, its ETA waiting in a worker). If the row could not be
+    written (the database is away), a countdown message carries the retry instead."""
     policy = machine.RetryPolicy(self.ctx.settings)
     decision = None
     if exc.held is not None:
         try:
-            decision = self.run_async(machine.retry_later(self.ctx, exc.held))
+            decision = self.run_async(machine.retry_later(self.ctx, exc.held, timer=False))
         except Exception:  # the database may be what is down: the lease expires meanwhile
             log.warning("task_release_failed", exc_info=True)
     if decision is not None and not decision.retry:
         log.error("task_retries_exhausted", error=str(exc))
         return JobFailedError(machine.EXHAUSTED.code, machine.EXHAUSTED.message)
+    recorded = decision is not None and decision.held
     if decision is not None:
         countdown = decision.delay_s
     else:  # nothing recorded: retry on the schedule of the attempts this message has seen
@@ -104,7 +108,11 @@ def _retry(self: DatabaseTask, exc: TransientJobError) -> BaseException:
         "task_retry_scheduled",
         countdown_s=round(countdown, 3),
         retry=int(self.request.retries) + 1,
+        carried_by="row" if recorded else "countdown",
         error=str(exc),
     )
+    if recorded:  # RETRY in Celery and Flower, no message: the row and the reconciler carry it
+        row_retry: BaseException = Retry(f"{exc} (retry in {countdown:.0f} s)", exc, when=countdown)
+        return row_retry
     retry: BaseException = self.retry(exc=exc, countdown=countdown + COUNTDOWN_MARGIN_S)
     return retry

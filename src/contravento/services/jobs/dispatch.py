@@ -211,7 +211,7 @@ class Dispatcher:
             if exc.held is None:  # never claimed (the database is away): the reconciler
                 return None  # dispatches it again once it answers
             try:
-                decision = await machine.retry_later(self.ctx, exc.held)
+                decision = await machine.retry_later(self.ctx, exc.held, timer=True)
             except Exception:  # the database itself may be what is down: the lease expires
                 log.warning("job_retry_not_recorded", gpx_file_id=str(file_id), exc_info=True)
                 return None

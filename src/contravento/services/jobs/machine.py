@@ -249,13 +249,14 @@ class RetryDecision:
     held: bool = True  # False: the lease was lost meanwhile, the row was left alone
 
 
-async def retry_later(ctx: AppContext, held: Claim) -> RetryDecision:
+async def retry_later(ctx: AppContext, held: Claim, *, timer: bool) -> RetryDecision:
     """After a transient error: back to pending, due in delay_s (the row carries the retry);
     failed with GPX_PROCESSING_FAILED once the attempts are used up.
 
-    The runner that met the error delivers the retry when due (a Celery countdown, an
-    in-process timer): the row records it as dispatched then, so the reconciler only steps in
-    if that delivery is lost (a Redis restart, a killed worker, an API gone)."""
+    timer=True: the runner delivers the retry itself when due (an in-process timer); the row
+    records it as dispatched then, so the reconciler only steps in if that runner is gone.
+    timer=False: nothing else will (a Celery retry carried by the row): the reconciler
+    dispatches the job as soon as it is due."""
     policy, now = RetryPolicy(ctx.settings), utcnow()
     if not policy.may_attempt(held.fence):
         return RetryDecision(False, attempts=held.fence, held=await fail(ctx, held, EXHAUSTED))
@@ -269,7 +270,7 @@ async def retry_later(ctx: AppContext, held: Claim) -> RetryDecision:
                 processing_status=JobStatus.PENDING,
                 lease_expires_at=None,
                 next_attempt_at=due,
-                dispatched_at=due,
+                dispatched_at=due if timer else None,
                 updated_at=now,
             )
         )
