@@ -82,6 +82,17 @@ def storage_settings(request: pytest.FixtureRequest, storage_backend: str) -> di
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database created for this test run and dropped afterwards."""
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def own_pg_database() -> Iterator[str]:
+    """A PostgreSQL database of this test alone: for tests that count every job in it, which
+    a stack's reconciler would otherwise share with the rows other tests left behind."""
+    yield from _fresh_pg_database()
+
+
+def _fresh_pg_database() -> Iterator[str]:
     name = unique("cv_test")
 
     async def admin(sql: str) -> None:

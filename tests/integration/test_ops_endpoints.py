@@ -22,8 +22,8 @@ OPS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def stack(pg_database: str, redis_db: int, tmp_path: Path) -> Iterator[Stack]:  # noqa: F811
-    value = Stack(tmp_path, pg_database, redis_db, metrics_token=TOKEN)
+def stack(own_pg_database: str, redis_db: int, tmp_path: Path) -> Iterator[Stack]:  # noqa: F811
+    value = Stack(tmp_path, own_pg_database, redis_db, metrics_token=TOKEN)
     yield value
     value.close()
 
