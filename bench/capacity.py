@@ -8,9 +8,10 @@ Inputs are bench/gpxgen.py rides (seed 0) and the real samples under tests/data/
 
 1. The job, in this process (bench/capacity_db.py): CPU per job and per MB for each size
    class (claim + read, domain, final transaction; this process and the PostgreSQL backend),
-   and the kept points stored three ways side by side: today's row per point
-   (gpx_trackpoints) against one row per file (packed arrays; pre-rendered GeoJSON): bytes on
-   disk with indexes, the final transaction's CPU and time, and the read of the track.
+   and the kept points stored three ways side by side: a row per point (gpx_trackpoints,
+   the product's layout before gpx_tracks) against one row per file (packed arrays: the
+   product's gpx_tracks; pre-rendered GeoJSON): bytes on disk with indexes, the final
+   transaction's CPU and time, and the read of the track.
 2. The service (bench/capacity_stack.py): a uvicorn API, a Celery worker, PostgreSQL and a
    redis-server of its own: API CPU per upload, real worker CPU per job, PostgreSQL CPU,
    Redis commands per job, idle costs, API CPU per read request, API CPU per upload when it
@@ -78,9 +79,9 @@ def _print_db(db: capacity_db.DbResults) -> None:
         job = c.job_cpu_s()
         rows.append([
             f"{c.size_mb:g} MB", f"{c.points:,}", f"{c.kept:,}", str(c.jobs),
-            _ms(c.claim_read_self_s), _ms(c.domain_s), _ms(c.layouts["rows"].write_self_s),
+            _ms(c.claim_read_self_s), _ms(c.domain_s), _ms(c.layouts["packed"].write_self_s),
             _ms(job), f"{job / mb:.3f}", _ms(c.pg_cpu_s()),
-            _ms(c.layouts["rows"].write_wall_s),
+            _ms(c.layouts["packed"].write_wall_s),
         ])  # fmt: skip
     _table(
         ["size", "points", "kept", "jobs", "claim+read CPU ms", "domain CPU ms",
@@ -95,7 +96,8 @@ def _print_db(db: capacity_db.DbResults) -> None:
     )
     print()
     print(
-        "### Kept points: a row per point (today) vs a row per file, side by side "
+        "### Kept points: a row per point (before gpx_tracks) vs a row per file (packed: the "
+        "product's gpx_tracks), side by side "
         f"(TOAST compression {db.toast_compression})"
     )
     print()

@@ -8,16 +8,17 @@ serving the benchmark's database (``/proc/<pid>/stat``):
 - claim (services/jobs/machine.claim) + read of the original (LocalStorage);
 - the domain (contravento.domain.summarize, the settings' defaults);
 - the final transaction, three ways, each on its own job rows:
-  ``rows`` = the product's own services/jobs/process._finish (status fenced, COPY of the
-  kept points into gpx_trackpoints, statistics); ``packed`` and ``geojson`` = the same
-  transaction with the points written as one row per file (bench/compact_track.py).
+  ``packed`` = the product's own services/jobs/process._finish (status fenced, the track as
+  one gpx_tracks row, statistics); ``rows`` = the same transaction with a COPY of every kept
+  point, as the product did before gpx_tracks (bench/legacy_rows.py); ``geojson`` = the same
+  with the rendered response stored instead (bench/compact_track.py).
 
 Then the storage each layout took (pg_total_relation_size deltas of its tables, indexes and
 TOAST included) and the read of ``GET /gpx/{id}/track``: the service part (the row, then
-track_geojson for ``rows``, the packed arrays turned into the same GeoJSON for ``packed``,
-the stored bytes for ``geojson``) and the response model's validation + JSON encoding
-(FastAPI's work for a ``response_model``; none for stored bytes). The three bodies are
-compared: ``packed`` must give the same GeoJSON as today's rows.
+the product's track_geojson for ``packed``, the old ORM read for ``rows``, the stored bytes
+for ``geojson``) and the response model's validation + JSON encoding (FastAPI's work for a
+``response_model``; none for stored bytes). The three bodies are compared: ``packed`` must
+give the same GeoJSON as the rows did.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
 from bench import compact_track as compact
+from bench import legacy_rows
 from bench.cpu_meter import Meter, backends
 from bench.gpxgen import ensure_file
 from contravento.config import Settings
@@ -52,8 +54,8 @@ from contravento.storage import original_key
 
 LAYOUTS = ("rows", "packed", "geojson")
 LAYOUT_TABLES = {
-    "rows": ["gpx_trackpoints"],
-    "packed": [compact.PACKED_TABLE],
+    "rows": [legacy_rows.TABLE],
+    "packed": ["gpx_tracks"],
     "geojson": [compact.GEOJSON_TABLE],
 }
 META_TABLES = ["gpx_files", "gpx_route_stats"]
@@ -86,11 +88,11 @@ class SizeClass:
     domain_s: float = 0.0
     layouts: dict[str, Layout] = field(default_factory=dict)
 
-    def job_cpu_s(self, layout: str = "rows") -> float:
+    def job_cpu_s(self, layout: str = "packed") -> float:
         """Worker-side CPU of one job (claim + read + domain + final transaction)."""
         return self.claim_read_self_s + self.domain_s + self.layouts[layout].write_self_s
 
-    def pg_cpu_s(self, layout: str = "rows") -> float:
+    def pg_cpu_s(self, layout: str = "packed") -> float:
         return self.claim_pg_s + self.layouts[layout].write_pg_s
 
 
@@ -144,18 +146,17 @@ async def _claim(ctx: AppContext, file_id: uuid.UUID) -> machine.Claim:
 async def _finish_compact(
     ctx: AppContext, held: machine.Claim, summary: TrackSummary, layout: str
 ) -> None:
-    """The final transaction with one row per file instead of one row per point."""
+    """The product's final transaction with the points stored another way (rows, geojson)."""
     file_id = held.gpx_file_id
     async with ctx.sessions() as session, session.begin():
         if not await machine.complete(session, held):
             raise RuntimeError("lease lost in the bench")
-        packed = compact.pack(summary.simplified)
         stats = _stats_row(file_id, summary)
-        if layout == "packed":
-            await compact.write_packed(session, file_id, packed)
+        if layout == "rows":
+            await legacy_rows.replace_rows(session, file_id, summary.simplified)
         else:
             row = await session.get_one(GPXFile, file_id)
-            body = compact.geojson(row, stats.data, packed)
+            body = compact.geojson(row, stats.data, summary.simplified)
             await compact.write_geojson(session, file_id, compact.render(body))
         await session.execute(
             text("DELETE FROM gpx_route_stats WHERE gpx_file_id = :id"), {"id": file_id}
@@ -170,10 +171,9 @@ async def _read(ctx: AppContext, layout: str, file_id: uuid.UUID) -> dict[str, A
             query = query.options(selectinload(GPXFile.stats))
         row = (await session.scalars(query)).one()
         if layout == "rows":
-            return await track_geojson(session, row=row)
+            return await legacy_rows.read_feature(session, row)
         if layout == "packed":
-            stats = row.stats.data if row.stats is not None else {}
-            return compact.geojson(row, stats, await compact.read_packed(session, file_id))
+            return await track_geojson(session, row=row)
         return await compact.read_geojson(session, file_id)
 
 
@@ -219,7 +219,7 @@ async def _measure_class(
         started = meter.start()
         for held in claims:
             t0 = time.perf_counter()
-            if layout == "rows":
+            if layout == "packed":
                 if not await _finish(ctx, held, summary):
                     raise RuntimeError("lease lost in the bench")
             else:
@@ -317,7 +317,7 @@ async def _check_samples(
         ids = await _new_jobs(ctx, trip, key, len(data), 2)
         for layout, file_id in zip(("rows", "packed"), ids, strict=True):
             held = await _claim(ctx, file_id)
-            if layout == "rows":
+            if layout == "packed":
                 await _finish(ctx, held, summary)
             else:
                 await _finish_compact(ctx, held, summary, layout)
@@ -356,6 +356,7 @@ async def run(
         async with ctx.sessions() as session, session.begin():
             for statement in compact.ddl(compression):
                 await session.execute(text(statement))
+            await legacy_rows.create_table(session)
             user = User(email="bench@example.com", display_name="Bench", password_hash="-")
             session.add(user)
             await session.flush()

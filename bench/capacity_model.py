@@ -49,9 +49,9 @@ class Units:
     celery_overhead_s: float  # a real worker's CPU per job beyond the job itself
     status_cpu_s: float
     list_cpu_s: float
-    track_cpu_fixed_s: float  # GET track, rows: fixed + per kept point
+    track_cpu_fixed_s: float  # GET track as the product serves it (packed): fixed + per point
     track_cpu_per_point_s: float
-    track_saving_per_point_s: float  # what the packed layout saves per kept point
+    track_saving_per_point_s: float  # what the packed layout saves per kept point over rows
     read_pg_s: float  # PostgreSQL per read request (mean of the measured reads)
     meta_bytes: float  # gpx_files + gpx_route_stats per upload (live)
     redis_cmds_per_celery_job: float
@@ -84,8 +84,8 @@ def _accept(units: Units, size_mb: float) -> float:
 
 def api_cpu_per_upload(units: Units, c: ClassUnits, layout: str = "rows") -> float:
     track = units.track_cpu_fixed_s + c.kept * units.track_cpu_per_point_s
-    if layout == "packed":
-        track -= c.kept * units.track_saving_per_point_s
+    if layout == "rows":  # measured on the packed product: rows cost this much more
+        track += c.kept * units.track_saving_per_point_s
     polls = STATUS_POLLS_IN_API if c.in_api else STATUS_POLLS_CELERY
     processing = c.job_cpu_s if c.in_api else 0.0
     reads = polls * units.status_cpu_s + LIST_READS * units.list_cpu_s + TRACK_READS * track

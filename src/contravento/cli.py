@@ -1,5 +1,5 @@
 """`contravento ...` commands: gpx-info, run, serve, migrate [--check], reconcile, worker,
-sweep-orphans, flower."""
+sweep-orphans, backfill-tracks, flower."""
 
 from __future__ import annotations
 
@@ -157,6 +157,37 @@ def sweep_orphans(older_than: float | None) -> int:
     return 0
 
 
+def backfill_tracks(batch: int) -> int:
+    """Convert the per-point rows of files processed before gpx_tracks existed."""
+    import asyncio
+
+    from .config import get_settings
+    from .db.session import create_engine, session_factory
+    from .services.track_backfill import backfill_tracks as backfill
+
+    async def _go() -> str:
+        engine = create_engine(get_settings().database_url, null_pool=True)
+        try:
+            report = await backfill(session_factory(engine), batch=batch)
+        finally:
+            await engine.dispose()
+        return (
+            f"Recorridos convertidos: {report.converted} ({report.points} puntos); "
+            f"ya convertidos, filas antiguas borradas: {report.cleaned}; "
+            f"sin completar, pendientes de su proceso: {report.skipped}."
+        )
+
+    print(asyncio.run(_go()), flush=True)
+    return 0
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contravento", description="ContraVento GPX service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep-orphans", help="delete stored originals that no row points to")
     sweep.add_argument(
         "--older-than", type=float, default=None, help="seconds (default: ORPHAN_MAX_AGE_S)"
+    )
+    backfill = sub.add_parser(
+        "backfill-tracks",
+        help="convert per-point rows (gpx_trackpoints) into one gpx_tracks row per file",
+    )
+    backfill.add_argument(
+        "--batch", type=_positive, default=500, metavar="N", help="files per listing query"
     )
     sub.add_parser("flower", help="run Flower against the broker (auth from FLOWER_BASIC_AUTH)")
     return parser
@@ -208,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         return runner.worker(extra)
     if args.command == "sweep-orphans":
         return sweep_orphans(args.older_than)
+    if args.command == "backfill-tracks":
+        return backfill_tracks(args.batch)
     if args.command == "flower":
         return runner.flower()
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
+from contravento.db.models import GPXFile, GPXTrack, RouteStatsRow, Trackpoint
 from contravento.services import uploads
 from tests.integration.conftest import Api, api_for, both_stores, make_settings
 from tests.integration.stores import everything, originals
@@ -239,6 +239,7 @@ async def test_delete_trip_removes_files_and_trackpoints(api: Api) -> None:
         for model, column in (
             (GPXFile, GPXFile.id),
             (RouteStatsRow, RouteStatsRow.gpx_file_id),
+            (GPXTrack, GPXTrack.gpx_file_id),
             (Trackpoint, Trackpoint.gpx_file_id),
         ):
             query = (

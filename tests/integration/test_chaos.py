@@ -428,8 +428,12 @@ def _assert_exactly_once(
         r["id"]: r["n"]
         for r in _query(
             dsn,
-            "SELECT gpx_file_id::text AS id, count(*) AS n FROM gpx_trackpoints"
-            " WHERE gpx_file_id = ANY($1::uuid[]) GROUP BY gpx_file_id",
+            # the stored points: the file's one gpx_tracks row (plus legacy rows: none, or a
+            # double-stored track would show as a sum that matches no statistic)
+            "SELECT f.id::text AS id, COALESCE(t.point_count, 0)"
+            " + (SELECT count(*) FROM gpx_trackpoints p WHERE p.gpx_file_id = f.id) AS n"
+            " FROM gpx_files f LEFT JOIN gpx_tracks t ON t.gpx_file_id = f.id"
+            " WHERE f.id = ANY($1::uuid[])",
             ids,
         )
     }

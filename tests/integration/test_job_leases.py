@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
+from contravento.db.models import GPXFile, RouteStatsRow
 from contravento.domain import summarize
 from contravento.services.context import AppContext
 from contravento.services.jobs import machine, process
 from contravento.services.jobs.machine import Claim, Refused
 from tests.integration.conftest import Api, api_for, make_settings
+from tests.integration.tracks import stored_points
 from tests.support import sample, tiny_gpx
 
 pytestmark = pytest.mark.slow  # seconds of real sleeping and CPU per test
@@ -67,10 +68,8 @@ async def _row(api: Api, file_id: uuid.UUID) -> dict[str, Any]:
     async with _ctx(api).sessions() as session:
         row = await session.get(GPXFile, file_id)
         assert row is not None
-        points = await session.scalar(
-            select(func.count()).select_from(Trackpoint).where(Trackpoint.gpx_file_id == file_id)
-        )
         stats = await session.get(RouteStatsRow, file_id)
+        points = await stored_points(_ctx(api).sessions, file_id)
         return {
             "status": row.processing_status,
             "attempts": row.attempts,

@@ -1,7 +1,7 @@
 """Performance regression guards that count work, never time it (figures live in bench/).
 
-- trackpoints are written with one bulk statement (COPY on PostgreSQL, one executemany
-  INSERT on SQLite), so the statements a job issues do not grow with its point count;
+- a file's kept points are written as one gpx_tracks row (one INSERT, never one per point),
+  so the statements a job issues do not grow with its point count;
 - the original is read from storage once per job;
 - in-process jobs run one at a time (GPX_IN_PROCESS_CONCURRENCY=1), so CPU-bound parsing in
   threads never crowds the event loop out of the GIL.
@@ -17,14 +17,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 
-from contravento.db.models import Trackpoint
 from contravento.domain import TrackSummary
 from contravento.services.jobs import process as processing
 from contravento.services.jobs.process import process_gpx_file
 from tests.integration.conftest import Api
 from tests.integration.test_processing import _reset
+from tests.integration.tracks import stored_points
 from tests.support import sample
 
 
@@ -54,23 +54,17 @@ async def _processed(api: Api, data: bytes) -> tuple[uuid.UUID, list[tuple[str, 
     with statements(api) as seen:
         result = await process_gpx_file(api.app.state.ctx, file_id)
     assert result.outcome == "completed"
-    async with api.app.state.ctx.sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(Trackpoint).where(Trackpoint.gpx_file_id == file_id)
-        )
-    return file_id, seen, int(count or 0)
+    return file_id, seen, await stored_points(api.app.state.ctx.sessions, file_id)
 
 
-async def test_trackpoints_are_written_in_one_statement(api: Api) -> None:
+async def test_track_is_written_as_one_row(api: Api) -> None:
     small = await _processed(api, sample("strava-ride-power-hr-cad.gpx"))
     large = await _processed(api, sample("garmin-gpsmap64s-hike-two-segments.gpx"))
     for _file_id, seen, count in (small, large):
         assert count > 1
-        inserts = [(sql, many) for sql, many in seen if "INSERT INTO gpx_trackpoints" in sql]
-        if api.settings.database_url.startswith("postgresql"):
-            assert inserts == []  # COPY through the driver, not row INSERTs
-        else:
-            assert len(inserts) == 1 and inserts[0][1], inserts  # one executemany
+        inserts = [(sql, many) for sql, many in seen if "INSERT INTO gpx_tracks" in sql]
+        assert len(inserts) == 1 and not inserts[0][1], inserts  # one row, not executemany
+        assert not [sql for sql, _ in seen if "INSERT INTO gpx_trackpoints" in sql]
     # the statements of a job do not depend on how many points it has
     assert small[2] != large[2]
     assert len(small[1]) == len(large[1]), (small[1], large[1])

@@ -5,32 +5,25 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
-from contravento.db.models import GPXFile, RouteStatsRow, Trackpoint
+from contravento.db.models import GPXFile, RouteStatsRow
+from contravento.domain.packed_track import PackedTrack
 from contravento.services.jobs.process import process_gpx_file
 from tests.integration.conftest import Api, both_stores
 from tests.integration.stores import remove_originals
+from tests.integration.tracks import stored_points, stored_track
 from tests.support import sample
 
 
-async def _rows(api: Api, file_id: uuid.UUID) -> tuple[list[tuple[object, ...]], dict[str, object]]:
+async def _rows(api: Api, file_id: uuid.UUID) -> tuple[PackedTrack, dict[str, object]]:
+    """The file's stored track (its one gpx_tracks row) and statistics."""
+    track = await stored_track(api.app.state.ctx.sessions, file_id)
+    assert track is not None
     async with api.app.state.ctx.sessions() as session:
-        points = await session.execute(
-            select(
-                Trackpoint.seq,
-                Trackpoint.segment,
-                Trackpoint.lat,
-                Trackpoint.lon,
-                Trackpoint.ele,
-                Trackpoint.time,
-            )
-            .where(Trackpoint.gpx_file_id == file_id)
-            .order_by(Trackpoint.seq)
-        )
         stats = await session.get(RouteStatsRow, file_id)
         assert stats is not None
-        return [tuple(p) for p in points], dict(stats.data)
+        return track, dict(stats.data)
 
 
 async def _processed(api: Api, name: str) -> tuple[dict[str, str], uuid.UUID]:
@@ -53,7 +46,8 @@ async def _reset(api: Api, file_id: uuid.UUID) -> None:
 async def test_reprocessing_is_idempotent(api: Api) -> None:
     _, file_id = await _processed(api, "garmin-gpsmap64s-hike-two-segments.gpx")
     first = await _rows(api, file_id)
-    assert len(first[0]) == first[1]["simplified_point_count"]
+    assert first[0].point_count == first[1]["simplified_point_count"]
+    assert first[0].segment_count == 2
 
     await _reset(api, file_id)
     result = await process_gpx_file(api.app.state.ctx, file_id)
@@ -69,11 +63,7 @@ async def test_reprocessing_is_idempotent(api: Api) -> None:
     assert not [x for x in results if isinstance(x, BaseException)], results
     assert any(getattr(x, "outcome", None) == "completed" for x in results), results
     assert await _rows(api, file_id) == first
-    async with api.app.state.ctx.sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(Trackpoint).where(Trackpoint.gpx_file_id == file_id)
-        )
-        assert count == len(first[0])
+    assert await stored_points(api.app.state.ctx.sessions, file_id) == first[0].point_count
 
 
 async def test_completed_job_is_not_run_again(api: Api) -> None:

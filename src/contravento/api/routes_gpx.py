@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..db.models import GPXFile
 from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
 from ..services import gpx_files, uploads
+from .conditional import none_match_hits
 from .deps import AutocommitSessionDep, CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
 from .upload_stream import stage_upload
 
@@ -143,8 +144,21 @@ async def gpx_status(row: OwnedFile) -> StatusOut:
     )
 
 
-@router.get("/gpx/{gpx_file_id}/track", response_model=TrackOut)
-async def gpx_track(row: OwnedFile, session: SessionDep) -> dict[str, Any]:
+@router.get(
+    "/gpx/{gpx_file_id}/track",
+    response_model=TrackOut,
+    responses={304: {"description": "Not modified: the If-None-Match ETag is current"}},
+)
+async def gpx_track(
+    row: OwnedFile, session: SessionDep, request: Request, response: Response
+) -> Any:
+    """The route as GeoJSON. A completed track never changes until the file is processed
+    again: a strong ETag, and 304 for a client that already has it (no points read)."""
+    etag = gpx_files.track_etag(row)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if none_match_hits(request.headers.get("if-none-match"), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    response.headers.update(headers)
     return await gpx_files.track_geojson(session, row=row)
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -115,8 +117,27 @@ class RouteStatsRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class GPXTrack(Base):
+    """The kept (simplified) points of a processed file: one row, the columns packed in one
+    blob (domain/packed_track.py). On PostgreSQL `packed` is compressed with lz4 where the
+    server has it (the migration sets it); SQLite stores it plain."""
+
+    __tablename__ = "gpx_tracks"
+
+    gpx_file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("gpx_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[int] = mapped_column(SmallInteger)
+    point_count: Mapped[int] = mapped_column(Integer)
+    segment_count: Mapped[int] = mapped_column(Integer)
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Trackpoint(Base):
-    """A kept (simplified) point of a processed file, in route order."""
+    """LEGACY: a kept point of a file processed before gpx_tracks existed, one row each.
+
+    Only read (services/gpx_files.py) until `contravento backfill-tracks` has converted every
+    file; a job that completes deletes its file's rows here and writes its GPXTrack."""
 
     __tablename__ = "gpx_trackpoints"
 

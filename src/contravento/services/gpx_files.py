@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from typing import Any
 
@@ -12,10 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ..db.models import GPXFile, RouteStatsRow, Trip, User
-from ..db.trackpoints import load_trackpoints
+from ..db.trackpoints import load_legacy_track
+from ..db.tracks import load_track
+from ..domain.packed_track import unpack
 from ..storage import ObjectReader, Storage
 from .errors import GPXFileNotFoundError, TrackNotReadyError
 from .jobs.machine import JobStatus
+from .track_body import feature
 
 log = structlog.get_logger("contravento.files")
 
@@ -74,49 +78,34 @@ async def open_original(storage: Storage, *, row: GPXFile) -> ObjectReader:
         raise GPXFileNotFoundError("El archivo original ya no está disponible.") from exc
 
 
-async def track_geojson(session: AsyncSession, *, row: GPXFile) -> dict[str, Any]:
+# Bump when the body of GET /gpx/{id}/track changes shape, so clients' cached copies expire.
+TRACK_BODY_VERSION = 1
+
+
+def track_etag(row: GPXFile) -> str:
+    """A strong ETag for the track of a completed file. Its body depends only on what one
+    processing run wrote (points, statistics: a new run has a new finished_at) and on the
+    file's own row, so this is known before the points are read."""
     if row.processing_status != JobStatus.COMPLETED:
         raise TrackNotReadyError()
-    points = await load_trackpoints(session, row.id)
-    lines: list[list[list[float]]] = []
-    times: list[list[str | None]] = []
-    profile: list[list[float]] = []
-    current = -1
-    for p in points:
-        if p.segment != current:
-            lines.append([])
-            times.append([])
-            current = p.segment
-        coord = [round(p.lon, 7), round(p.lat, 7)]
-        if p.ele is not None:
-            coord.append(round(p.ele, 1))
-            profile.append([round(p.distance_km, 4), round(p.ele, 1)])
-        lines[-1].append(coord)
-        times[-1].append(p.time.isoformat().replace("+00:00", "Z") if p.time else None)
-    geometry: dict[str, Any]
-    if len(lines) == 1:
-        geometry = {"type": "LineString", "coordinates": lines[0]}
-        coord_times: list[Any] = times[0]
-    else:
-        geometry = {"type": "MultiLineString", "coordinates": lines}
-        coord_times = times
-    stats = row.stats.data if row.stats is not None else {}
-    return {
-        "type": "Feature",
-        "geometry": geometry,
-        "properties": {
-            "gpx_file_id": str(row.id),
-            "trip_id": str(row.trip_id),
-            "name": row.original_filename,
-            "point_count": len(points),
-            "coordTimes": coord_times,
-            "distance_km": stats.get("distance_km"),
-            "bbox": [
-                stats.get("min_lon"),
-                stats.get("min_lat"),
-                stats.get("max_lon"),
-                stats.get("max_lat"),
-            ],
-        },
-        "profile": profile,
-    }
+    finished = row.finished_at.isoformat() if row.finished_at else "-"
+    parts = (TRACK_BODY_VERSION, row.id, row.trip_id, row.attempts, finished, row.original_filename)
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+async def track_geojson(session: AsyncSession, *, row: GPXFile) -> dict[str, Any]:
+    """The file's track (one gpx_tracks row; the legacy per-point rows of a file processed
+    before it existed) as a GeoJSON Feature with its elevation profile."""
+    if row.processing_status != JobStatus.COMPLETED:
+        raise TrackNotReadyError()
+    packed = await load_track(session, row.id)
+    if packed is None:  # processed before gpx_tracks: until `contravento backfill-tracks`
+        packed = await load_legacy_track(session, row.id)
+    return feature(
+        unpack(packed),
+        gpx_file_id=str(row.id),
+        trip_id=str(row.trip_id),
+        name=row.original_filename,
+        stats=row.stats.data if row.stats is not None else {},
+    )

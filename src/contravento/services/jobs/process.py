@@ -2,8 +2,9 @@
 
 1. claim the job (machine.claim: its lease, fencing number = attempt);
 2. while the lease is renewed: read the original, run the pure domain in a thread;
-3. in ONE transaction, only if the lease is still ours: status completed, trackpoints (bulk),
-   statistics. A file that cannot be read fails the job with the domain error's code.
+3. in ONE transaction, only if the lease is still ours: status completed, the track (one
+   gpx_tracks row of packed points), statistics. A file that cannot be read fails the job
+   with the domain error's code.
 Running it twice, or a late run after a newer one, leaves the rows of exactly one run.
 """
 
@@ -21,7 +22,7 @@ import structlog
 from sqlalchemy import delete
 
 from ...db.models import RouteStatsRow
-from ...db.trackpoints import replace_trackpoints
+from ...db.tracks import replace_track
 from ...db.types import utcnow
 from ...domain import GPXError, ProcessingCancelled, TrackSummary, summarize
 from ..context import AppContext
@@ -115,13 +116,13 @@ class _Superseded(Exception):
 
 
 async def _finish(ctx: AppContext, held: Claim, summary: TrackSummary) -> bool:
-    """One transaction: status (fenced, first), trackpoints, stats. False if not ours."""
+    """One transaction: status (fenced, first), track (one row), stats. False if not ours."""
     file_id = held.gpx_file_id
     try:
         async with ctx.sessions() as session, session.begin():
             if not await machine.complete(session, held):
                 raise _Superseded()
-            await replace_trackpoints(session, file_id, summary.simplified)
+            await replace_track(session, file_id, summary.simplified)
             await session.execute(delete(RouteStatsRow).where(RouteStatsRow.gpx_file_id == file_id))
             session.add(_stats_row(file_id, summary))
     except _Superseded:
