@@ -6,6 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
@@ -13,6 +14,15 @@ PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:54
 REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+async def pg_admin(sql: str) -> None:
+    """One statement on the admin database (CREATE/DROP DATABASE of a test's own)."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 def sample(name: str) -> bytes:

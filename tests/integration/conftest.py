@@ -20,7 +20,7 @@ from contravento.config import Settings
 from contravento.db.migrate import upgrade
 from contravento.main import create_app
 from tests.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
-from tests.support import PG_ADMIN_DSN, unavailable, unique
+from tests.support import PG_ADMIN_DSN, pg_admin, unavailable, unique
 
 # Tests that store originals run on both backends: `@both_stores`. S3 runs on PostgreSQL only
 # (the storage code does not depend on the database; the combination would only cost time).
@@ -94,23 +94,15 @@ def own_pg_database() -> Iterator[str]:
 
 def _fresh_pg_database() -> Iterator[str]:
     name = unique("cv_test")
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
         unavailable("PostgreSQL", exc)
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
     upgrade(url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

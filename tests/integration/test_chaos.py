@@ -39,6 +39,7 @@ import redis
 from contravento.db.migrate import upgrade
 from tests.live import ApiServer, Client, Proc, Worker, free_port, service_env
 from tests.support import PG_ADMIN_DSN, tiny_gpx, unavailable, unique
+from tests.support import pg_admin as _admin
 
 pytestmark = pytest.mark.slow
 
@@ -119,14 +120,6 @@ def chaos_db() -> Iterator[tuple[str, str]]:
     upgrade(url)
     yield url, dsn
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _query(dsn: str, sql: str, *args: Any) -> list[asyncpg.Record]:

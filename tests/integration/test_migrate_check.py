@@ -23,20 +23,13 @@ from contravento.cli import main
 from contravento.config import get_settings
 from contravento.db.migrate import alembic_config, database_revisions, upgrade
 from tests.support import PG_ADMIN_DSN, unavailable, unique
+from tests.support import pg_admin as _admin
 
 # every revision, newest first (the order --check names the missing ones in)
 CHAIN = [
     r.revision for r in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()
 ]
 FIRST, HEAD = CHAIN[-1], CHAIN[0]
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

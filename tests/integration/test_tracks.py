@@ -29,6 +29,7 @@ from tests.integration.conftest import Api, api_for, make_settings
 from tests.integration.test_processing import _reset
 from tests.integration.tracks import legacy_row_count, make_legacy, stored_points, stored_track
 from tests.support import PG_ADMIN_DSN, sample, unavailable, unique
+from tests.support import pg_admin as _admin
 
 # several segments; no elevation and a trk without times; sensors; one-point segments
 SAMPLES = (
@@ -184,14 +185,6 @@ async def test_track_etag_and_not_modified(api: Api) -> None:
     other = await api.signup()
     r = await api.client.get(f"/gpx/{file_id}/track", headers={**other, "If-None-Match": "*"})
     assert r.status_code == 404
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
