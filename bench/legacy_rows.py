@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Float, Integer, Uuid, delete, select, text
+from sqlalchemy import Float, ForeignKey, Integer, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -24,19 +24,6 @@ from contravento.domain import SimplifiedTrack
 from tests.legacy_track import legacy_feature, legacy_records
 
 TABLE = "bench_trackpoints"
-DDL = (
-    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-    " gpx_file_id uuid NOT NULL REFERENCES gpx_files(id) ON DELETE CASCADE,"
-    " seq integer NOT NULL, segment integer NOT NULL,"
-    " lat double precision NOT NULL, lon double precision NOT NULL, ele double precision,"
-    " time timestamptz, distance_km double precision NOT NULL,"
-    " hr double precision, cadence double precision, power double precision,"
-    " PRIMARY KEY (gpx_file_id, seq))"
-)
-COLUMNS = (
-    "gpx_file_id", "seq", "segment", "lat", "lon", "ele", "time",
-    "distance_km", "hr", "cadence", "power",
-)  # fmt: skip
 
 
 class _Base(DeclarativeBase):
@@ -48,7 +35,9 @@ class BenchTrackpoint(_Base):
 
     __tablename__ = TABLE
 
-    gpx_file_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    gpx_file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(GPXFile.id, ondelete="CASCADE"), primary_key=True
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     segment: Mapped[int] = mapped_column(Integer)
     lat: Mapped[float] = mapped_column(Float)
@@ -61,8 +50,14 @@ class BenchTrackpoint(_Base):
     power: Mapped[float | None] = mapped_column(Float)
 
 
+_TABLE = cast(Table, BenchTrackpoint.__table__)
+COLUMNS = tuple(column.name for column in _TABLE.columns)
+
+
 async def create_table(session: AsyncSession) -> None:
-    await session.execute(text(DDL))
+    """CREATE TABLE IF NOT EXISTS, from the class above (its DDL is written nowhere else)."""
+    connection = await session.connection()
+    await connection.run_sync(lambda sync: _TABLE.create(sync, checkfirst=True))
 
 
 async def replace_rows(

@@ -144,12 +144,8 @@ def _insert_values(row: GPXFile) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in _FILES.columns}
 
 
-# Failures of the service, not of the file: uploading the same bytes again retries the job.
-RETRYABLE_FAILURES = SERVICE_FAILURES
-
-
 def _failed_by_us(row: GPXFile) -> bool:
-    return row.processing_status == JobStatus.FAILED and row.error_code in RETRYABLE_FAILURES
+    return row.processing_status == JobStatus.FAILED and row.error_code in SERVICE_FAILURES
 
 
 def _reset_for_retry(row: GPXFile, request_id: str | None) -> None:
@@ -180,7 +176,7 @@ async def register_upload(
     in a transaction of `transactions`, where the limit of `max_active` jobs per owner holds
     under concurrency (upload_admission).
     The same bytes uploaded again to the same trip return the existing file (created=False),
-    unless its job failed for a reason of the service (RETRYABLE_FAILURES): then the original
+    unless its job failed for a reason of the service (SERVICE_FAILURES): then the original
     is stored again and the job restarts from zero (created=True).
     Whatever fails, the writer is aborted and a stored object deleted: nothing stays behind.
     `prepare` may set fields of the new row before its INSERT (the dispatcher's routing).

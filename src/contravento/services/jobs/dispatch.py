@@ -132,25 +132,22 @@ class Dispatcher:
 
     async def _late_fall_back(self, file_id: uuid.UUID) -> None:
         await self._fall_back(file_id)
-        self._spawn(file_id)
+        self._run_here(file_id)
 
     async def redispatch(self, job: machine.Stranded) -> Mode | None:
         """For the reconciler: hand a stranded job to Celery if Redis answers, else run it
         here. None: it is already queued or running in this process."""
-        if job.gpx_file_id in self._here:
+        file_id = job.gpx_file_id
+        if file_id in self._here:
             return None
-        celery = self.ctx.settings.celery_enabled and self.publisher is not None
-        if celery and self.publisher is not None and not self.publisher.circuit_open:
-            async with self.ctx.sessions() as session:
-                row = await session.get(GPXFile, job.gpx_file_id)
-            if row is None or row.processing_status not in machine.ACTIVE:
-                return None
+        publisher = self.publisher if self.ctx.settings.celery_enabled else None
+        if publisher is not None and not publisher.circuit_open:
             task_id = job.task_id or str(uuid.uuid4())
-            await self._set_mode(row.id, "celery", task_id)
-            if await self._publish(row.id, row.trip_id, row.request_id, task_id):
+            await self._set_mode(file_id, "celery", task_id)
+            if await self._publish(file_id, job.trip_id, job.request_id, task_id):
                 return "celery"
-        await self._set_mode(job.gpx_file_id, "background", None)
-        self._spawn(job.gpx_file_id)
+        await self._set_mode(file_id, "background", None)
+        self._run_here(file_id)
         return "background"
 
     async def queued(self, task_ids: set[str]) -> set[str] | None:
@@ -162,19 +159,15 @@ class Dispatcher:
             log.warning("queue_check_failed", error=repr(exc))
             return set()
 
-    def _run_here(self, file_id: uuid.UUID, background: BackgroundRunner | None) -> None:
+    def _run_here(self, file_id: uuid.UUID, background: BackgroundRunner | None = None) -> None:
+        """Run the job in this process (after the response, with `background`), unless it
+        is already queued or running here."""
         if file_id in self._here:
             return
         self._here.add(file_id)
         if background is not None:
             background.add_task(self.run_in_process, file_id)
-        else:
-            self._spawn(file_id, added=True)
-
-    def _spawn(self, file_id: uuid.UUID, *, added: bool = False) -> None:
-        if file_id in self._here and not added:
             return
-        self._here.add(file_id)
         task = asyncio.get_running_loop().create_task(self.run_in_process(file_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -230,7 +223,7 @@ class Dispatcher:
 
         def fire() -> None:
             self._timers.discard(handle)
-            self._spawn(file_id)
+            self._run_here(file_id)
 
         handle = loop.call_later(delay_s, fire)
         self._timers.add(handle)

@@ -299,6 +299,8 @@ class Stranded:
     mode: str
     task_id: str | None
     dispatched_at: datetime | None
+    trip_id: uuid.UUID
+    request_id: str | None
 
 
 async def stranded(ctx: AppContext, *, limit: int = 500) -> list[Stranded]:
@@ -325,6 +327,8 @@ async def stranded(ctx: AppContext, *, limit: int = 500) -> list[Stranded]:
                 GPXFile.processing_mode,
                 GPXFile.celery_task_id,
                 GPXFile.dispatched_at,
+                GPXFile.trip_id,
+                GPXFile.request_id,
             )
             .where(GPXFile.processing_status.in_(ACTIVE), _claimable(now), not_recent)
             .order_by(GPXFile.created_at)
