@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -16,13 +19,32 @@ REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-async def pg_admin(sql: str) -> None:
-    """One statement on the admin database (CREATE/DROP DATABASE of a test's own)."""
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+async def pg_admin(sql: str, dsn: str = PG_ADMIN_DSN) -> None:
+    """One statement on the admin database (or on `dsn`)."""
+    conn = await asyncpg.connect(dsn, timeout=5)
     try:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@contextlib.contextmanager
+def pg_test_database(prefix: str = "cv_test") -> Iterator[str]:
+    """A PostgreSQL database of its own, dropped afterwards: its asyncpg DSN (see
+    sqlalchemy_url). Blocking: use it from synchronous fixtures."""
+    name = unique(prefix)
+    try:
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", exc)
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 def sample(name: str) -> bytes:

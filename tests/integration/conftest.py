@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -20,7 +19,7 @@ from contravento.config import Settings
 from contravento.db.migrate import upgrade
 from contravento.main import create_app
 from tests.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
-from tests.support import PG_ADMIN_DSN, pg_admin, unavailable, unique
+from tests.support import pg_test_database, sqlalchemy_url, unavailable, unique
 
 # Tests that store originals run on both backends: `@both_stores`. S3 runs on PostgreSQL only
 # (the storage code does not depend on the database; the combination would only cost time).
@@ -93,16 +92,10 @@ def own_pg_database() -> Iterator[str]:
 
 
 def _fresh_pg_database() -> Iterator[str]:
-    name = unique("cv_test")
-    try:
-        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", exc)
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_test_database() as dsn:
+        url = sqlalchemy_url(dsn)
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -38,8 +38,12 @@ import redis
 
 from contravento.db.migrate import upgrade
 from tests.live import ApiServer, Client, Proc, Worker, free_port, service_env
-from tests.support import PG_ADMIN_DSN, tiny_gpx, unavailable, unique
-from tests.support import pg_admin as _admin
+from tests.support import (
+    pg_test_database,
+    sqlalchemy_url,
+    tiny_gpx,
+    unavailable,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -110,16 +114,10 @@ class RedisServer:
 @pytest.fixture
 def chaos_db() -> Iterator[tuple[str, str]]:
     """A PostgreSQL database of this test's own: (SQLAlchemy URL, asyncpg DSN)."""
-    name = unique("cv_chaos")
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", exc)
-    dsn = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-    upgrade(url)
-    yield url, dsn
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_test_database("cv_chaos") as dsn:
+        url = sqlalchemy_url(dsn)
+        upgrade(url)
+        yield url, dsn
 
 
 def _query(dsn: str, sql: str, *args: Any) -> list[asyncpg.Record]:

@@ -7,7 +7,6 @@ running on the expanded schema). On SQLite and on a fresh PostgreSQL database.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import subprocess
@@ -15,15 +14,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from alembic.script import ScriptDirectory
 
 from contravento.cli import main
 from contravento.config import get_settings
 from contravento.db.migrate import alembic_config, database_revisions, upgrade
-from tests.support import PG_ADMIN_DSN, unavailable, unique
-from tests.support import pg_admin as _admin
+from tests.support import pg_test_database, sqlalchemy_url
 
 # every revision, newest first (the order --check names the missing ones in)
 CHAIN = [
@@ -37,14 +34,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'check.db'}"
         return
-    name = unique("cv_check")
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", exc)
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_test_database("cv_check") as dsn:
+        yield sqlalchemy_url(dsn)
 
 
 def check(url: str, monkeypatch: pytest.MonkeyPatch) -> int:

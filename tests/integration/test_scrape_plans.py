@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import event
 
@@ -22,7 +21,11 @@ from contravento.db.migrate import upgrade
 from contravento.services.context import AppContext
 from contravento.services.job_stats import job_stats
 from tests.integration.conftest import make_settings
-from tests.support import PG_ADMIN_DSN, unavailable, unique
+from tests.support import (
+    pg_admin,
+    pg_test_database,
+    sqlalchemy_url,
+)
 
 JOBS = 60_000
 SEED = f"""
@@ -54,27 +57,13 @@ ANALYZE;
 """
 
 
-async def _admin(sql: str, dsn: str = PG_ADMIN_DSN) -> None:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
 def big_database() -> Iterator[str]:
-    name = unique("cv_plans")
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", exc)
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-    upgrade(url)
-    asyncio.run(_admin(SEED, f"{base}/{name}"))
-    yield url
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_test_database("cv_plans") as dsn:
+        url = sqlalchemy_url(dsn)
+        upgrade(url)
+        asyncio.run(pg_admin(SEED, dsn))
+        yield url
 
 
 def _scans(plan: dict[str, Any]) -> list[tuple[str, str]]:

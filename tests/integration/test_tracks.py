@@ -9,10 +9,9 @@ import asyncio
 import re
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from alembic import command
@@ -28,8 +27,11 @@ from contravento.services.track_backfill import backfill_tracks
 from tests.integration.conftest import Api, api_for, make_settings
 from tests.integration.test_processing import _reset
 from tests.integration.tracks import legacy_row_count, make_legacy, stored_points, stored_track
-from tests.support import PG_ADMIN_DSN, sample, unavailable, unique
-from tests.support import pg_admin as _admin
+from tests.support import (
+    pg_test_database,
+    sample,
+    sqlalchemy_url,
+)
 
 # several segments; no elevation and a trk without times; sensors; one-point segments
 SAMPLES = (
@@ -188,19 +190,13 @@ async def test_track_etag_and_not_modified(api: Api) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of the test's own (it migrates down and up again)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
         return
-    name = unique("cv_tracks")
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", exc)
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_test_database("cv_tracks") as dsn:
+        yield sqlalchemy_url(dsn)
 
 
 async def test_migration_down_and_up_keeps_every_track(own_database: str, tmp_path: Path) -> None:
