@@ -33,6 +33,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    http_keep_alive_s: int = 75  # idle keep-alive connections; above a proxy's 60 s
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     gpx_stop_speed_kmh: float = 2.5
     gpx_max_speed_kmh: float = 150.0
     gpx_max_points: int = 1_000_000
+    # a gzip-wrapped recording is refused once it inflates past this (gzip bombs)
+    gpx_max_inflated_mb: float = 200.0
     max_pending_jobs_per_user: int = 20
     upload_idle_timeout_s: float = 60.0  # a client that stops sending mid-upload is dropped
     # in-process jobs the API runs at once; more would fight the event loop for the GIL

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import redis
 
@@ -41,6 +42,19 @@ def _worker_command(concurrency: int = 2) -> list[str]:
     return [sys.executable, "-m", "contravento.cli", "worker", "-c", str(concurrency)]
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How the API's HTTP server runs, wherever it is started."""
+    return {
+        "factory": True,
+        "log_config": None,
+        "proxy_headers": True,  # X-Forwarded-For of FORWARDED_ALLOW_IPS only: the client address
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # an idle keep-alive connection outlives a proxy's (60 s on most load balancers): the
+        # client side closes first, so no request is ever sent on a socket we are closing
+        "timeout_keep_alive": settings.http_keep_alive_s,
+    }
+
+
 def run(*, with_worker: bool) -> int:
     import uvicorn
 
@@ -60,14 +74,9 @@ def run(*, with_worker: bool) -> int:
     print(f"ContraVento en {base}  ·  documentación: {base}/docs  ·  modo: {mode}", flush=True)
     try:
         uvicorn.run(
-            "contravento.main:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            proxy_headers=True,  # X-Forwarded-For of FORWARDED_ALLOW_IPS only: the client address
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-        )
+            "contravento.main:create_app", host=settings.host, port=settings.port,
+            **uvicorn_options(settings),
+        )  # fmt: skip
     finally:
         if worker is not None:
             worker.terminate()

@@ -6,6 +6,8 @@ import argparse
 
 import uvicorn
 
+from contravento.config import get_settings
+from contravento.runner import uvicorn_options
 from tests.harness import faults
 
 if __name__ == "__main__":
@@ -14,11 +16,5 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     faults.install()
-    uvicorn.run(
-        "contravento.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        log_config=None,
-    )
+    options = {**uvicorn_options(get_settings()), "log_level": "warning"}
+    uvicorn.run("contravento.main:create_app", host=args.host, port=args.port, **options)

@@ -107,6 +107,8 @@ def _file_fields(row: GPXFile) -> dict[str, Any]:
         "gpx_file_id": row.id,
         "original_filename": row.original_filename,
         "size_bytes": row.size_bytes,
+        "format": row.format,
+        "compression": row.compression,
         "processing_status": row.processing_status,
         "processing_mode": row.processing_mode,
         "error_code": row.error_code,
@@ -162,6 +164,13 @@ async def gpx_track(
     return await gpx_files.track_geojson(session, row=row)
 
 
+_MEDIA_TYPES: dict[tuple[str, str | None], str] = {
+    ("gpx", None): "application/gpx+xml",
+    ("tcx", None): "application/vnd.garmin.tcx+xml",
+    ("fit", None): "application/vnd.ant.fit",
+}
+
+
 def _attachment(filename: str) -> str:
     """Content-Disposition for a download (RFC 6266; non-ASCII names as filename*)."""
     quoted = quote(filename)
@@ -176,11 +185,12 @@ def _attachment(filename: str) -> str:
     responses={200: {"content": {"application/gpx+xml": {}}, "description": "The original file"}},
 )
 async def gpx_download(row: OwnedFile, ctx: CtxDep) -> StreamingResponse:
-    """The original, streamed from the store in chunks (never whole in the API's memory)."""
+    """The original exactly as uploaded, streamed from the store in chunks (never whole in
+    the API's memory)."""
     reader = await gpx_files.open_original(ctx.storage, row=row)
     return StreamingResponse(
         reader,  # a blocking iterator: Starlette reads each chunk in a worker thread
-        media_type="application/gpx+xml",
+        media_type=_MEDIA_TYPES.get((row.format, row.compression), "application/octet-stream"),
         headers={
             "Content-Length": str(reader.size),
             "Content-Disposition": _attachment(row.original_filename),

@@ -77,6 +77,8 @@ class GPXFile(Base):
     storage_key: Mapped[str] = mapped_column(String(500))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(8), default="gpx")  # domain.formats.TrackFormat
+    compression: Mapped[str | None] = mapped_column(String(8), default=None)  # "gzip" or None
     processing_status: Mapped[str] = mapped_column(String(20), default="pending")  # JobStatus
     processing_mode: Mapped[str] = mapped_column(String(20), default="background")
     celery_task_id: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -60,6 +60,29 @@ class GPXTooManyPointsError(GPXError):
     )
 
 
+class UnsupportedFormatError(GPXError):
+    """Bytes that are no recording we read (decided by content; the upload refuses most
+    of them with 415 before a job exists)."""
+
+    code = "FILE_UNSUPPORTED_FORMAT"
+    message = (
+        "El archivo no es una actividad en un formato admitido (GPX, FIT o TCX, también "
+        "comprimidos con gzip)."
+    )
+
+
+class GzipCorruptError(GPXError):
+    code = "GZIP_CORRUPT"
+    message = "El archivo comprimido (gzip) está dañado o incompleto. Vuelve a exportarlo."
+
+
+class GzipTooLargeError(GPXError):
+    code = "GZIP_TOO_LARGE"
+    message = (
+        "El archivo comprimido ocupa demasiado al descomprimirlo y se ha rechazado por seguridad."
+    )
+
+
 ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     GPXMalformedError,
     GPXNotGPXError,
@@ -67,4 +90,7 @@ ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     GPXInvalidCoordinatesError,
     GPXUnsafeXMLError,
     GPXTooManyPointsError,
+    UnsupportedFormatError,
+    GzipCorruptError,
+    GzipTooLargeError,
 )

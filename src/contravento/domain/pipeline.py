@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .compression import DEFAULT_MAX_INFLATED_BYTES
+from .formats import parse_track
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
-from .gpx import DEFAULT_MAX_POINTS, parse_gpx
+from .gpx import DEFAULT_MAX_POINTS
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
 from .track import ParsedTrack
@@ -27,13 +29,16 @@ def summarize(
     max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
     max_points: int = DEFAULT_MAX_POINTS,
     should_stop: Callable[[], bool] | None = None,
+    max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
 ) -> TrackSummary:
-    """parse -> remove glitches -> statistics -> Douglas-Peucker.
+    """parse (any format: domain/formats) -> remove glitches -> statistics -> Douglas-Peucker.
 
     Raises only GPXError, or ProcessingCancelled once ``should_stop()`` turns true (checked
     while parsing, the only step whose time grows past milliseconds).
     """
-    parsed = parse_gpx(data, max_points=max_points, should_stop=should_stop)
+    parsed = parse_track(
+        data, max_points=max_points, should_stop=should_stop, max_inflated_bytes=max_inflated_bytes
+    )
     clean, removed = remove_glitches(parsed, max_speed_kmh=max_speed_kmh)
     stats = compute_stats(
         clean,

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 Status = Literal["pending", "processing", "completed", "failed"]
 Mode = Literal["background", "celery"]
+Format = Literal["gpx", "fit", "tcx"]  # domain.formats.TrackFormat, decided by the content
+Compression = Literal["gzip"]
 
 
 class UploadOut(BaseModel):
@@ -25,6 +27,8 @@ class StatusOut(BaseModel):
     trip_id: uuid.UUID
     original_filename: str
     size_bytes: int
+    format: Format
+    compression: Compression | None
     processing_status: Status
     processing_mode: Mode
     task_id: str | None
@@ -42,6 +46,8 @@ class GPXFileSummary(BaseModel):
     gpx_file_id: uuid.UUID
     original_filename: str
     size_bytes: int
+    format: Format
+    compression: Compression | None
     processing_status: Status
     processing_mode: Mode
     error_code: str | None

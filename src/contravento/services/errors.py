@@ -87,7 +87,10 @@ class InvalidUploadError(ServiceError):
 
 class UnsupportedFileTypeError(ServiceError):
     code = "GPX_INVALID_FILE_TYPE"
-    message = "El archivo debe ser un GPX (extensión .gpx y contenido XML)."
+    message = (
+        "El archivo no es una actividad que sepamos leer: sube un GPX, FIT o TCX "
+        "(también comprimidos con gzip)."
+    )
     status_code = 415
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..db.models import GPXFile, Trip, User
 from ..db.types import utcnow
+from ..domain.formats import Sniffed, sniff
 from ..storage import ObjectWriter, Storage, original_key
 from .errors import TooManyPendingError, UnsupportedFileTypeError
 from .jobs.machine import SERVICE_FAILURES, JobStatus
@@ -54,14 +55,13 @@ def safe_filename(raw: str | None) -> str:
     return name
 
 
-def check_looks_like_gpx(filename: str, head: bytes) -> None:
-    if not filename.lower().endswith(".gpx"):
+def recording_format(head: bytes) -> Sniffed:
+    """What the upload is, by its content (the name and the client's type are ignored):
+    a recording we read (maybe gzip-wrapped), or UnsupportedFileTypeError (415)."""
+    found = sniff(head)
+    if found.format is None:
         raise UnsupportedFileTypeError()
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM: the parser decides
-        return
-    if not text.startswith(b"<"):
-        raise UnsupportedFileTypeError()
+    return found
 
 
 async def find_duplicate(
@@ -185,7 +185,7 @@ async def register_upload(
     # dependency's `trip` and `owner`, and reloading them lazily is not possible under asyncio.
     trip_id, owner_id = trip.id, owner.id
     try:
-        check_looks_like_gpx(staged.filename, staged.head)
+        prepare = _with_format(recording_format(staged.head), prepare)
         existing, active = await duplicate_and_active(
             session, owner_id=owner_id, trip_id=trip_id, sha256=staged.sha256
         )
@@ -230,6 +230,20 @@ async def _restart(
     if not admitted:
         raise TooManyPendingError(max_active)
     return existing
+
+
+def _with_format(
+    found: Sniffed, prepare: Callable[[GPXFile], None] | None
+) -> Callable[[GPXFile], None]:
+    """`prepare`, after recording on the row what its content is."""
+
+    def prepare_row(row: GPXFile) -> None:
+        row.format = str(found.format)
+        row.compression = str(found.compression) if found.compression else None
+        if prepare is not None:
+            prepare(row)
+
+    return prepare_row
 
 
 _IDENTITY = frozenset({"id", "trip_id", "owner_id", "storage_key", "sha256", "created_at"})
