@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = structlog.get_logger("contravento.job_events")
 
 CHANNEL = "gpx_job_state"
+APPLICATION_NAME = "contravento-job-listener"  # how the listen connection shows in pg_stat_activity
 
 
 def notifies(url: str) -> bool:
@@ -131,7 +132,11 @@ class JobListener:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=self._timeout_s)
+                conn = await asyncpg.connect(
+                    self._dsn,
+                    timeout=self._timeout_s,
+                    server_settings={"application_name": APPLICATION_NAME},
+                )
                 delay = 0.5
                 await self._listen(conn)
             except asyncio.CancelledError:
