@@ -35,7 +35,7 @@ CHANNEL = f"bench_job_events_{uuid.uuid4().hex[:8]}"
 UPDATE = "UPDATE jobs SET status = $2, updated_at = now() WHERE id = $1"
 
 
-def _p(values: list[float], q: float) -> float:
+def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
@@ -95,7 +95,7 @@ async def main(runs: int) -> None:
                         arrived.clear()
                     delivery[variant].append((heard.pop(token) - start) * 1000)
         reader.cancel()
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
         await publisher.aclose()
         await listener.close()
         await runner.close()
