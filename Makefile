@@ -67,6 +67,7 @@ bench: install
 	$(UV) run --frozen python -m bench.e2e
 	$(UV) run --frozen python -m bench.load
 	$(UV) run --frozen python -m bench.auth
+	$(UV) run --frozen python -m bench.job_events
 	$(UV) run --frozen python -m bench.capacity
 
 screenshots: install chromium

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     flower_auth_provider: str = ""  # e.g. flower.views.auth.GithubLoginHandler (OAuth2)
     flower_auth: str = ""  # emails allowed with OAuth2, matched whole: .*@contravento.es
 
+    # GET /gpx/{id}/events, the job's state as Server-Sent Events (services/jobs/watch.py)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)  # a ": ping" comment this often
+    sse_max_stream_s: float = Field(default=300.0, gt=0)  # then the server ends the stream
+    sse_retry_ms: int = Field(default=3000, ge=0)  # the `retry:` the client reconnects after
+    # the row is re-read on each notification (PostgreSQL NOTIFY) and, as a safety net, this
+    # often; without notifications (SQLite, or the listen connection down) every SSE_POLL_S
+    sse_recheck_s: float = Field(default=10.0, gt=0)
+    sse_poll_s: float = Field(default=1.0, gt=0)
+
     ready_timeout_s: float = 2.0  # bound of each /ready and /metrics dependency check
     worker_ping_timeout_s: float = 1.0  # worker broadcast: how long to wait for replies
     worker_ping_cache_s: float = 5.0  # /ready and /metrics share one broadcast per window

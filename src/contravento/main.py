@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-from .api import routes_auth, routes_gpx, routes_health, routes_trips
+from .api import routes_auth, routes_events, routes_gpx, routes_health, routes_trips
 from .api.errors import install_error_handlers
 from .api.request_id import RequestIdMiddleware
 from .config import Settings, get_settings
@@ -23,6 +23,7 @@ from .services.auth_limits import AuthLimiter
 from .services.context import AppContext
 from .services.health import BrokerProbe
 from .services.jobs.dispatch import Dispatcher, Publisher
+from .services.jobs.notify import JobListener, notifies
 from .services.jobs.reconcile import reconcile
 from .web import install_web
 
@@ -64,6 +65,17 @@ async def _reconcile_loop(app: FastAPI) -> None:
         await asyncio.sleep(ctx.settings.reconcile_interval_s)
 
 
+async def _start_job_listener(settings: Settings) -> JobListener | None:
+    """PostgreSQL: one LISTEN connection wakes this replica's event streams (notify.py);
+    SQLite: None, the streams poll their row."""
+    if not notifies(settings.database_url):
+        return None
+    listener = JobListener(settings.database_url, timeout_s=settings.ready_timeout_s)
+    listener.start()
+    await listener.wait_live(settings.ready_timeout_s)  # down: the streams poll until it is up
+    return listener
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -74,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.dispatcher = Dispatcher(ctx, _make_publisher(settings))
     app.state.broker_probe = _make_broker_probe(settings)
     app.state.auth_limiter = AuthLimiter(settings)
+    app.state.job_listener = await _start_job_listener(settings)
     loop_task = (
         asyncio.create_task(_reconcile_loop(app)) if settings.reconcile_interval_s > 0 else None
     )
@@ -90,6 +103,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.broker_probe is not None:
             await app.state.broker_probe.close()
         await app.state.auth_limiter.close()
+        if app.state.job_listener is not None:
+            await app.state.job_listener.close()
         await ctx.dispose()
 
 
@@ -105,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
     app.state.broker_probe = None
+    app.state.job_listener = None
     install_error_handlers(app)
 
     app.add_middleware(RequestIdMiddleware)
@@ -115,5 +131,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_trips.router, responses=error_responses(400, 401, 404, 409, 422, 503))
     gpx_errors = error_responses(400, 401, 404, 408, 409, 413, 415, 422, 429, 503)
     app.include_router(routes_gpx.router, responses=gpx_errors)
+    app.include_router(routes_events.router, responses=error_responses(401, 404, 503))
     install_web(app)  # last: `/` and `/static` shadow no API route
     return app

@@ -140,3 +140,25 @@ async def owned_file(gpx_file_id: str, user: CurrentUser, session: SessionDep) -
 
 
 OwnedFile = Annotated[GPXFile, Depends(owned_file)]
+
+
+async def watched_file(
+    gpx_file_id: str,
+    ctx: CtxDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> tuple[User, GPXFile]:
+    """CurrentUser + OwnedFile for a long-lived response (GET /gpx/{id}/events), with the same
+    answers (401, then 404 for a malformed, unknown or someone else's file), in a session
+    closed before the response starts: an open stream never holds a pooled connection."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticatedError()
+    async with ctx.sessions() as session:
+        user = await accounts.user_from_token(session, ctx.settings, credentials.credentials)
+        file_id = _parse_id(gpx_file_id, GPXFileNotFoundError)
+        row = await gpx_files.get_owned_file(
+            session, owner=user, gpx_file_id=file_id, with_stats=True
+        )
+    return user, row
+
+
+WatchedFile = Annotated[tuple[User, GPXFile], Depends(watched_file)]

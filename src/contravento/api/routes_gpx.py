@@ -11,6 +11,7 @@ from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
 from ..services import gpx_files, uploads
 from .conditional import none_match_hits
 from .deps import AutocommitSessionDep, CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
+from .job_status import file_fields, status_out
 from .upload_stream import stage_upload
 
 router = APIRouter(tags=["gpx"])
@@ -101,27 +102,11 @@ async def upload_gpx(
     )
 
 
-def _file_fields(row: GPXFile) -> dict[str, Any]:
-    """What the file listing and the status share about a job."""
-    return {
-        "gpx_file_id": row.id,
-        "original_filename": row.original_filename,
-        "size_bytes": row.size_bytes,
-        "format": row.format,
-        "compression": row.compression,
-        "processing_status": row.processing_status,
-        "processing_mode": row.processing_mode,
-        "error_code": row.error_code,
-        "error_message": row.error_message,
-        "created_at": row.created_at,
-    }
-
-
 @router.get("/trips/{trip_id}/gpx", response_model=list[GPXFileSummary])
 async def list_gpx(trip: OwnedTrip, session: SessionDep) -> list[GPXFileSummary]:
     return [
         GPXFileSummary(
-            **_file_fields(row),
+            **file_fields(row),
             distance_km=stats.distance_km if stats else None,
             elevation_gain_m=stats.elevation_gain_m if stats else None,
             moving_time_s=stats.moving_time_s if stats else None,
@@ -133,17 +118,7 @@ async def list_gpx(trip: OwnedTrip, session: SessionDep) -> list[GPXFileSummary]
 
 @router.get("/gpx/{gpx_file_id}/status", response_model=StatusOut)
 async def gpx_status(row: OwnedFile) -> StatusOut:
-    completed = row.stats is not None and row.processing_status == "completed"
-    return StatusOut(
-        **_file_fields(row),
-        trip_id=row.trip_id,
-        task_id=row.celery_task_id,
-        attempts=row.attempts,
-        processed_by=row.processed_by,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        stats=row.stats.data if completed and row.stats is not None else None,
-    )
+    return status_out(row)
 
 
 @router.get(

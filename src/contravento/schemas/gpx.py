@@ -42,6 +42,13 @@ class StatusOut(BaseModel):
     stats: dict[str, Any] | None = None
 
 
+class JobEventOut(StatusOut):
+    """The data of each event of GET /gpx/{id}/events: the status body, and when a job that
+    is `retrying` will be attempted again."""
+
+    next_attempt_at: datetime | None = None
+
+
 class GPXFileSummary(BaseModel):
     gpx_file_id: uuid.UUID
     original_filename: str

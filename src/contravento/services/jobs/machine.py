@@ -13,6 +13,10 @@ adds one to `attempts`, and that number is the run's fencing token: renewals and
 write only touch the row while it still carries it, so a run presumed dead that comes back
 late changes nothing. Every claim counts as an attempt, crashes included; a row claimed with
 no attempts left fails. Retries wait RETRY_BASE_S * 2**(n-1) (+ jitter) in `next_attempt_at`.
+
+Every transition that changed a row also announces it (notify.announce) in the same
+transaction: PostgreSQL delivers that at COMMIT, so the live streams (GET /gpx/{id}/events)
+re-read the row after the change is visible, never before, wherever it was made.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ...config import Settings
 from ...db.models import GPXFile
 from ...db.types import utcnow
 from ..context import AppContext
+from .notify import announce
 
 
 class JobStatus(StrEnum):
@@ -42,6 +47,18 @@ class JobStatus(StrEnum):
 
 ACTIVE = (JobStatus.PENDING, JobStatus.PROCESSING)
 FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED)
+RETRYING = "retrying"  # what a client is told of a pending job waiting for its next attempt
+
+
+def public_state(
+    status: str, attempts: int, next_attempt_at: datetime | None, now: datetime
+) -> str:
+    """The state a client sees: the status, or `retrying` for a pending job that already
+    failed an attempt and waits until next_attempt_at."""
+    waiting = next_attempt_at is not None and next_attempt_at > now
+    if status == JobStatus.PENDING and attempts > 0 and waiting:
+        return RETRYING
+    return str(status)
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,14 @@ def _failed_values(failure: Failure, now: datetime) -> dict[str, Any]:
     }
 
 
+async def _announced(session: AsyncSession, file_id: uuid.UUID, result: Any) -> bool:
+    """Whether the UPDATE changed the row; if it did, announce it (delivered at COMMIT)."""
+    changed = bool(getattr(result, "rowcount", 0))
+    if changed:
+        await announce(session, file_id)
+    return changed
+
+
 async def claim(ctx: AppContext, file_id: uuid.UUID, *, worker: str | None) -> Claim | Refused:
     """Take the job's lease for one attempt, or say why not (one short transaction)."""
     policy, now = RetryPolicy(ctx.settings), utcnow()
@@ -167,6 +192,7 @@ async def claim(ctx: AppContext, file_id: uuid.UUID, *, worker: str | None) -> C
         )
         row = taken.first()
         if row is not None:
+            await announce(session, file_id)
             return Claim(row.id, row.trip_id, row.storage_key, row.attempts, row.request_id)
         spent = await session.execute(
             update(GPXFile)
@@ -176,6 +202,7 @@ async def claim(ctx: AppContext, file_id: uuid.UUID, *, worker: str | None) -> C
         )
         attempts = spent.scalar()
         if attempts is not None:
+            await announce(session, file_id)
             return Refused("exhausted", JobStatus.FAILED, attempts)
         found = (
             await session.execute(
@@ -227,7 +254,7 @@ async def complete(session: AsyncSession, held: Claim) -> bool:
             updated_at=now,
         )
     )
-    return bool(getattr(result, "rowcount", 0))
+    return await _announced(session, held.gpx_file_id, result)
 
 
 async def fail(ctx: AppContext, held: Claim, failure: Failure) -> bool:
@@ -236,7 +263,7 @@ async def fail(ctx: AppContext, held: Claim, failure: Failure) -> bool:
         result = await session.execute(
             update(GPXFile).where(_fenced(held)).values(**_failed_values(failure, utcnow()))
         )
-    return bool(getattr(result, "rowcount", 0))
+        return await _announced(session, held.gpx_file_id, result)
 
 
 @dataclass(frozen=True)
@@ -274,7 +301,8 @@ async def retry_later(ctx: AppContext, held: Claim, *, timer: bool) -> RetryDeci
                 updated_at=now,
             )
         )
-    return RetryDecision(True, delay, held.fence, bool(getattr(result, "rowcount", 0)))
+        changed = await _announced(session, held.gpx_file_id, result)
+    return RetryDecision(True, delay, held.fence, changed)
 
 
 async def mark_dispatched(
@@ -282,11 +310,12 @@ async def mark_dispatched(
 ) -> None:
     """A runner was asked to take the job now (a message published, an in-process run)."""
     now = utcnow()
-    await session.execute(
+    result = await session.execute(
         update(GPXFile)
         .where(GPXFile.id == file_id)
         .values(processing_mode=mode, celery_task_id=task_id, dispatched_at=now, updated_at=now)
     )
+    await _announced(session, file_id, result)
 
 
 @dataclass(frozen=True)
