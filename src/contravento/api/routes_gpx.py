@@ -7,7 +7,14 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..db.models import GPXFile
-from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
+from ..schemas.gpx import (
+    GPXFilePatch,
+    GPXFileSummary,
+    ProfileOut,
+    StatusOut,
+    TrackOut,
+    UploadOut,
+)
 from ..services import gpx_files, uploads
 from .conditional import none_match_hits
 from .deps import AutocommitSessionDep, CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
@@ -105,6 +112,7 @@ def _file_fields(row: GPXFile) -> dict[str, Any]:
     """What the file listing and the status share about a job."""
     return {
         "gpx_file_id": row.id,
+        "title": row.title or row.original_filename,
         "original_filename": row.original_filename,
         "size_bytes": row.size_bytes,
         "processing_status": row.processing_status,
@@ -129,8 +137,7 @@ async def list_gpx(trip: OwnedTrip, session: SessionDep) -> list[GPXFileSummary]
     ]
 
 
-@router.get("/gpx/{gpx_file_id}/status", response_model=StatusOut)
-async def gpx_status(row: OwnedFile) -> StatusOut:
+def _status(row: GPXFile) -> StatusOut:
     completed = row.stats is not None and row.processing_status == "completed"
     return StatusOut(
         **_file_fields(row),
@@ -142,6 +149,17 @@ async def gpx_status(row: OwnedFile) -> StatusOut:
         finished_at=row.finished_at,
         stats=row.stats.data if completed and row.stats is not None else None,
     )
+
+
+@router.get("/gpx/{gpx_file_id}/status", response_model=StatusOut)
+async def gpx_status(row: OwnedFile) -> StatusOut:
+    return _status(row)
+
+
+@router.patch("/gpx/{gpx_file_id}", response_model=StatusOut)
+async def gpx_rename(body: GPXFilePatch, row: OwnedFile, session: SessionDep) -> StatusOut:
+    """Rename a stage (`title`); null or empty gives it back its file name."""
+    return _status(await gpx_files.rename_file(session, row=row, title=body.title))
 
 
 @router.get(
@@ -160,6 +178,24 @@ async def gpx_track(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     response.headers.update(headers)
     return await gpx_files.track_geojson(session, row=row)
+
+
+@router.get(
+    "/gpx/{gpx_file_id}/profile",
+    response_model=ProfileOut,
+    responses={304: {"description": "Not modified: the If-None-Match ETag is current"}},
+)
+async def gpx_profile(
+    row: OwnedFile, session: SessionDep, request: Request, response: Response
+) -> Any:
+    """The profile for drawing (at most 1,000 samples of the full-resolution points), with
+    the same ETag/304 rule as the track."""
+    etag = gpx_files.track_etag(row, kind="profile")
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if none_match_hits(request.headers.get("if-none-match"), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    response.headers.update(headers)
+    return await gpx_files.profile_series(session, row=row)
 
 
 def _attachment(filename: str) -> str:

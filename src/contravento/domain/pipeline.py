@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
 from .gpx import DEFAULT_MAX_POINTS, parse_gpx
+from .profile import Profile, track_profile
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
 from .track import ParsedTrack
@@ -17,6 +18,7 @@ class TrackSummary:
     track: ParsedTrack  # after glitch removal
     stats: RouteStats
     simplified: SimplifiedTrack
+    profile: Profile  # drawn from the full points, before simplification
 
 
 def summarize(
@@ -28,7 +30,7 @@ def summarize(
     max_points: int = DEFAULT_MAX_POINTS,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrackSummary:
-    """parse -> remove glitches -> statistics -> Douglas-Peucker.
+    """parse -> remove glitches -> statistics, drawing profile -> Douglas-Peucker.
 
     Raises only GPXError, or ProcessingCancelled once ``should_stop()`` turns true (checked
     while parsing, the only step whose time grows past milliseconds).
@@ -41,4 +43,9 @@ def summarize(
         max_plausible_kmh=max_speed_kmh,
         glitch_point_count=removed,
     )
-    return TrackSummary(track=clean, stats=stats, simplified=simplify(clean, tolerance_m))
+    return TrackSummary(
+        track=clean,
+        stats=stats,
+        simplified=simplify(clean, tolerance_m),
+        profile=track_profile(clean),
+    )

@@ -28,8 +28,31 @@ class TripOut(BaseModel):
     updated_at: datetime
 
 
+class TripTotals(BaseModel):
+    """Sums over the trip's completed stages; a figure no stage has is null (distance is 0 and
+    the dates null for a trip with no completed stage). Ride dates are the stages' start times."""
+
+    distance_km: float
+    elevation_gain_m: float | None
+    elevation_loss_m: float | None
+    moving_time_s: float | None
+    elapsed_time_s: float | None
+    stage_count: int
+    first_ride_at: datetime | None
+    last_ride_at: datetime | None
+
+
+class TripDetail(TripOut):
+    totals: TripTotals
+
+
+class TripSummary(TripOut):
+    distance_km: float  # over its completed stages
+    stage_count: int
+
+
 class TripPage(BaseModel):
-    items: list[TripOut]
+    items: list[TripSummary]
     total: int
     limit: int
     offset: int
