@@ -5,16 +5,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .common import Text
+from .common import Text, Title
 
 
 class TripIn(BaseModel):
-    title: Text = Field(min_length=1, max_length=200)
+    title: Title = Field(min_length=1, max_length=200)
     description: Text | None = Field(default=None, max_length=5000)
 
 
 class TripPatch(BaseModel):
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    title: Title | None = Field(default=None, min_length=1, max_length=200)
     description: Text | None = Field(default=None, max_length=5000)
 
 

@@ -50,8 +50,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("gpx_profiles")
-    with op.batch_alter_table("gpx_files") as batch:
-        batch.drop_column("title")
+    # Not batch mode: on SQLite it would copy gpx_files and drop the old table, and with
+    # foreign keys on that drop cascades to every file's stats and track. SQLite 3.35+ drops
+    # a column in place.
+    op.execute("ALTER TABLE gpx_files DROP COLUMN title")
     with op.batch_alter_table("gpx_route_stats") as batch:
         for name in _FROM_JSON:
             batch.drop_column(name)
