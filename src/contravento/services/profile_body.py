@@ -4,7 +4,8 @@
 (gpx_profiles); ``simplified``, for a file processed before that table existed, from its
 stored (simplified) track, downsampled the same way but not smoothed again (a running median
 over the kept points would flatten real climbs). Values are rounded to what a chart can show:
-0.1 m along the route, 0.1 m of height, 0.1 of a sensor unit; NaN becomes null.
+0.1 m along the route, 0.1 m of height, 0.1 of a sensor unit; NaN (and a
+hostile value beyond float32) becomes null.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ Resolution = Literal["full", "simplified"]
 
 def _column(values: np.ndarray, digits: int) -> list[float | None]:
     served = rounded(values, digits)
-    return [None if v != v else v for v in served.tolist()]  # NaN -> null
+    ok = np.isfinite(served).tolist()  # NaN, or a hostile 1e39 m beyond float32: null
+    return [v if fine else None for v, fine in zip(served.tolist(), ok, strict=True)]
 
 
 def profile_body(profile: Profile, resolution: Resolution) -> dict[str, Any]:
