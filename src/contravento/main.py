@@ -26,6 +26,7 @@ from .services.jobs.dispatch import Dispatcher, Publisher
 from .services.jobs.notify import JobListener, notifies
 from .services.jobs.reconcile import reconcile
 from .web import install_web
+from .web.docs import install_docs
 
 log = structlog.get_logger("contravento.app")
 
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Diario de viajes en bici: sube un GPX y obtén la ruta, el perfil y las cifras",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored assets by install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
@@ -132,5 +135,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     gpx_errors = error_responses(400, 401, 404, 408, 409, 413, 415, 422, 429, 503)
     app.include_router(routes_gpx.router, responses=gpx_errors)
     app.include_router(routes_events.router, responses=error_responses(401, 404, 503))
+    install_docs(app)
     install_web(app)  # last: `/` and `/static` shadow no API route
     return app

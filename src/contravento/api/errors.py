@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ServiceError, TooManyAttemptsError
 from ..services.transient import is_transient
+from .validation import field_path, validation_message
 
 log = structlog.get_logger("contravento.api")
 
@@ -29,10 +30,6 @@ _HTTP_MESSAGES = {
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
-
-
-def _field_path(loc: tuple[object, ...]) -> str:
-    return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -56,10 +53,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = sorted({_field_path(tuple(e.get("loc", ()))) for e in exc.errors()} - {""})
-        message = "Datos no válidos"
-        message += f" en: {', '.join(fields)}." if fields else "."
-        body = error_body("VALIDATION_ERROR", message)
+        errors = exc.errors()
+        fields = sorted({field_path(tuple(e.get("loc", ()))) for e in errors} - {""})
+        body = error_body("VALIDATION_ERROR", validation_message(errors))
         body["error"]["fields"] = fields  # type: ignore[assignment]
         return JSONResponse(body, 422)
 

@@ -12,6 +12,7 @@ def file_fields(row: GPXFile) -> dict[str, Any]:
     """What the file listing and the status share about a job."""
     return {
         "gpx_file_id": row.id,
+        "title": row.title or row.original_filename,
         "original_filename": row.original_filename,
         "size_bytes": row.size_bytes,
         "format": row.format,

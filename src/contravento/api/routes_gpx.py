@@ -7,7 +7,14 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..db.models import GPXFile
-from ..schemas.gpx import GPXFileSummary, StatusOut, TrackOut, UploadOut
+from ..schemas.gpx import (
+    GPXFilePatch,
+    GPXFileSummary,
+    ProfileOut,
+    StatusOut,
+    TrackOut,
+    UploadOut,
+)
 from ..services import gpx_files, uploads
 from .conditional import none_match_hits
 from .deps import AutocommitSessionDep, CtxDep, OwnedFile, OwnedTrip, SessionDep, UserAndTrip
@@ -121,6 +128,12 @@ async def gpx_status(row: OwnedFile) -> StatusOut:
     return status_out(row)
 
 
+@router.patch("/gpx/{gpx_file_id}", response_model=StatusOut)
+async def gpx_rename(body: GPXFilePatch, row: OwnedFile, session: SessionDep) -> StatusOut:
+    """Rename a stage (`title`); null or empty gives it back its file name."""
+    return status_out(await gpx_files.rename_file(session, row=row, title=body.title))
+
+
 @router.get(
     "/gpx/{gpx_file_id}/track",
     response_model=TrackOut,
@@ -137,6 +150,24 @@ async def gpx_track(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     response.headers.update(headers)
     return await gpx_files.track_geojson(session, row=row)
+
+
+@router.get(
+    "/gpx/{gpx_file_id}/profile",
+    response_model=ProfileOut,
+    responses={304: {"description": "Not modified: the If-None-Match ETag is current"}},
+)
+async def gpx_profile(
+    row: OwnedFile, session: SessionDep, request: Request, response: Response
+) -> Any:
+    """The profile for drawing (at most 1,000 samples of the full-resolution points), with
+    the same ETag/304 rule as the track."""
+    etag = gpx_files.track_etag(row, kind="profile")
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if none_match_hits(request.headers.get("if-none-match"), etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    response.headers.update(headers)
+    return await gpx_files.profile_series(session, row=row)
 
 
 _MEDIA_TYPES: dict[tuple[str, str | None], str] = {

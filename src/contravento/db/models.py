@@ -74,6 +74,7 @@ class GPXFile(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     original_filename: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(200), default=None)  # None: the file name
     storage_key: Mapped[str] = mapped_column(String(500))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -112,7 +113,9 @@ class RouteStatsRow(Base):
     )
     distance_km: Mapped[float] = mapped_column(Float)
     elevation_gain_m: Mapped[float | None] = mapped_column(Float)
+    elevation_loss_m: Mapped[float | None] = mapped_column(Float)
     moving_time_s: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)  # elapsed: first to last time
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     point_count: Mapped[int] = mapped_column(Integer)
     simplified_point_count: Mapped[int] = mapped_column(Integer)
@@ -132,6 +135,22 @@ class GPXTrack(Base):
     format: Mapped[int] = mapped_column(SmallInteger)
     point_count: Mapped[int] = mapped_column(Integer)
     segment_count: Mapped[int] = mapped_column(Integer)
+    packed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class GPXProfile(Base):
+    """A processed file's drawing profile (domain/profile.py), computed from the full points
+    while the job runs: ``columns`` flags which float32 columns ``packed`` holds
+    (domain/packed_profile.py)."""
+
+    __tablename__ = "gpx_profiles"
+
+    gpx_file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("gpx_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_point_count: Mapped[int] = mapped_column(Integer)
+    sample_count: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[int] = mapped_column(SmallInteger)
     packed: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -9,6 +9,7 @@ from .compression import DEFAULT_MAX_INFLATED_BYTES
 from .formats import parse_track
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
 from .gpx import DEFAULT_MAX_POINTS
+from .profile import Profile, track_profile
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
 from .track import ParsedTrack
@@ -19,6 +20,7 @@ class TrackSummary:
     track: ParsedTrack  # after glitch removal
     stats: RouteStats
     simplified: SimplifiedTrack
+    profile: Profile  # drawn from the full points, before simplification
 
 
 def summarize(
@@ -31,7 +33,8 @@ def summarize(
     should_stop: Callable[[], bool] | None = None,
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
 ) -> TrackSummary:
-    """parse (any format: domain/formats) -> remove glitches -> statistics -> Douglas-Peucker.
+    """parse (any format: domain/formats) -> remove glitches -> statistics, drawing profile
+    -> Douglas-Peucker.
 
     Raises only GPXError, or ProcessingCancelled once ``should_stop()`` turns true (checked
     while parsing, the only step whose time grows past milliseconds).
@@ -46,4 +49,9 @@ def summarize(
         max_plausible_kmh=max_speed_kmh,
         glitch_point_count=removed,
     )
-    return TrackSummary(track=clean, stats=stats, simplified=simplify(clean, tolerance_m))
+    return TrackSummary(
+        track=clean,
+        stats=stats,
+        simplified=simplify(clean, tolerance_m),
+        profile=track_profile(clean),
+    )

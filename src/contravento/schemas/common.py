@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 
 def _printable(value: str) -> str:
@@ -12,3 +12,5 @@ def _printable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_printable)]
+# a name shown in lists: surrounding blanks dropped before the length rules apply
+Title = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_printable)]

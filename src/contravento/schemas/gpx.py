@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from .common import Text
 
 Status = Literal["pending", "processing", "completed", "failed"]
 Mode = Literal["background", "celery"]
@@ -22,9 +24,16 @@ class UploadOut(BaseModel):
     duplicate: bool = False
 
 
+class GPXFilePatch(BaseModel):
+    """A stage's own name; null or empty (blank) gives it back its file name."""
+
+    title: Text | None = Field(max_length=200)
+
+
 class StatusOut(BaseModel):
     gpx_file_id: uuid.UUID
     trip_id: uuid.UUID
+    title: str  # the stage's own name, or the original file name until it has one
     original_filename: str
     size_bytes: int
     format: Format
@@ -51,6 +60,7 @@ class JobEventOut(StatusOut):
 
 class GPXFileSummary(BaseModel):
     gpx_file_id: uuid.UUID
+    title: str
     original_filename: str
     size_bytes: int
     format: Format
@@ -73,3 +83,17 @@ class TrackOut(BaseModel):
     geometry: dict[str, Any]
     properties: dict[str, Any]
     profile: list[list[float]]  # [distance_km, elevation_m]
+
+
+class ProfileOut(BaseModel):
+    """A ride's profile for drawing: equal-length arrays, null where a sample has no value;
+    a sensor is null when the file never recorded it."""
+
+    resolution: Literal["full", "simplified"]
+    source_point_count: int
+    sample_count: int
+    distance_km: list[float]
+    elevation_m: list[float | None]
+    hr: list[float | None] | None
+    cadence: list[float | None] | None
+    power: list[float | None] | None

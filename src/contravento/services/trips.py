@@ -11,6 +11,7 @@ from ..db.models import GPXFile, Trip, User
 from ..storage import Storage
 from .errors import TripNotFoundError
 from .gpx_files import delete_originals
+from .trip_totals import listed_figures, per_trip_figures
 
 
 async def create_trip(
@@ -24,18 +25,22 @@ async def create_trip(
 
 async def list_trips(
     session: AsyncSession, *, owner: User, limit: int, offset: int
-) -> tuple[list[Trip], int]:
+) -> tuple[list[tuple[Trip, float, int]], int]:
+    """A page of the owner's trips, newest first, each with its distance and stage count."""
     total = await session.scalar(
         select(func.count()).select_from(Trip).where(Trip.owner_id == owner.id)
     )
-    rows = await session.scalars(
-        select(Trip)
+    figures = per_trip_figures(owner.id)
+    rows = await session.execute(
+        select(Trip, figures.c.distance_km, figures.c.stage_count)
+        .outerjoin(figures, figures.c.trip_id == Trip.id)
         .where(Trip.owner_id == owner.id)
         .order_by(Trip.created_at.desc(), Trip.id)
         .limit(limit)
         .offset(offset)
     )
-    return list(rows), int(total or 0)
+    page = [(trip, *listed_figures(distance, count)) for trip, distance, count in rows.all()]
+    return page, int(total or 0)
 
 
 async def get_owned_trip(session: AsyncSession, *, owner: User, trip_id: uuid.UUID) -> Trip:

@@ -3,8 +3,8 @@
 1. claim the job (machine.claim: its lease, fencing number = attempt);
 2. while the lease is renewed: read the original, run the pure domain in a thread;
 3. in ONE transaction, only if the lease is still ours: status completed, the track (one
-   gpx_tracks row of packed points), statistics. A file that cannot be read fails the job
-   with the domain error's code.
+   gpx_tracks row of packed points), the drawing profile (one gpx_profiles row),
+   statistics. A file that cannot be read fails the job with the domain error's code.
 Running it twice, or a late run after a newer one, leaves the rows of exactly one run.
 """
 
@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import delete
 
 from ...db.models import RouteStatsRow
+from ...db.profiles import replace_profile
 from ...db.tracks import replace_track
 from ...db.types import utcnow
 from ...domain import GPXError, ProcessingCancelled, TrackSummary, summarize
@@ -104,7 +105,9 @@ def _stats_row(file_id: uuid.UUID, summary: TrackSummary) -> RouteStatsRow:
         gpx_file_id=file_id,
         distance_km=data["distance_km"],
         elevation_gain_m=data["elevation_gain_m"],
+        elevation_loss_m=data["elevation_loss_m"],
         moving_time_s=data["moving_time_s"],
+        duration_s=data["duration_s"],
         start_time=stats.start_time,
         point_count=stats.point_count,
         simplified_point_count=summary.simplified.point_count,
@@ -117,13 +120,15 @@ class _Superseded(Exception):
 
 
 async def _finish(ctx: AppContext, held: Claim, summary: TrackSummary) -> bool:
-    """One transaction: status (fenced, first), track (one row), stats. False if not ours."""
+    """One transaction: status (fenced, first), track and profile (one row each), stats.
+    False if not ours."""
     file_id = held.gpx_file_id
     try:
         async with ctx.sessions() as session, session.begin():
             if not await machine.complete(session, held):
                 raise _Superseded()
             await replace_track(session, file_id, summary.simplified)
+            await replace_profile(session, file_id, summary.profile)
             await session.execute(delete(RouteStatsRow).where(RouteStatsRow.gpx_file_id == file_id))
             session.add(_stats_row(file_id, summary))
     except _Superseded:
