@@ -22,7 +22,7 @@ STAGES = (  # ridden 2018, 2011, 2017: uploaded out of the ride order on purpose
     "mytourbook-ride-98km-cadence.gpx",
     "garmin-connect-run-hr-cad-ns3-prefix.gpx",
 )
-BEFORE = "55bc2e2472aa"  # the revision before these columns
+BEFORE = "a1f0c2d3e4b5"  # the revision before these columns
 
 
 async def _stage(api: Api, headers: dict[str, str], trip_id: str, name: str) -> dict[str, Any]:

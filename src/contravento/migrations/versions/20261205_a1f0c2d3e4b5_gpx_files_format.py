@@ -23,6 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("gpx_files") as batch:
-        batch.drop_column("compression")
-        batch.drop_column("format")
+    # in place, not batch mode: on SQLite a batch copies gpx_files and drops the old table,
+    # which with foreign keys on cascades to every file's stats and track (SQLite 3.35+)
+    op.execute("ALTER TABLE gpx_files DROP COLUMN compression")
+    op.execute("ALTER TABLE gpx_files DROP COLUMN format")
