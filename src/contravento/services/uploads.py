@@ -189,6 +189,10 @@ async def register_upload(
         existing, active = await duplicate_and_active(
             session, owner_id=owner_id, trip_id=trip_id, sha256=staged.sha256
         )
+        # Give the check's connection back before the admission checks one out: a request
+        # holding one connection while it waits for a second deadlocks a burst as large as
+        # the pool (seen in CI: 16 parallel uploads on SQLite's pool of 15, all 500 after 30 s).
+        await session.commit()
         if existing is not None and not _failed_by_us(existing):
             return existing, False
         if active >= max_active:  # cheap early answer; the admission below is what holds
