@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,29 @@ class Segment:
         )
 
 
+@dataclass(frozen=True)
+class DeviceSession:
+    """What the recording device itself reported for one session (a FIT `session` message,
+    the sum of a TCX activity's laps): reported beside our computed figures, never mixed in.
+    None where the file does not say."""
+
+    sport: str | None = None  # lower-case, as the file names it ("cycling", "transition")
+    start_time: datetime | None = None
+    distance_km: float | None = None
+    timer_time_s: float | None = None  # the device's moving time (auto-pause excluded)
+    elapsed_time_s: float | None = None
+    ascent_m: float | None = None
+    descent_m: float | None = None
+    max_speed_kmh: float | None = None
+    avg_speed_kmh: float | None = None
+    avg_hr: float | None = None
+    max_hr: float | None = None
+    avg_cadence: float | None = None
+    avg_power: float | None = None
+    max_power: float | None = None
+    calories_kcal: float | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class ParsedTrack:
     segments: tuple[Segment, ...]
@@ -67,6 +91,11 @@ class ParsedTrack:
     gpx_version: str | None = None
     creator: str | None = None
     name: str | None = None
+    # the device's own totals, one per session (empty for GPX, which carries none)
+    device_sessions: tuple[DeviceSession, ...] = ()
+    # stable codes of what the parser had to forgive ("FIT_TRUNCATED", "FIT_CRC_MISMATCH"):
+    # the status shows them so a partly read file is never passed off as whole
+    parse_warnings: tuple[str, ...] = ()
 
     @property
     def point_count(self) -> int:
