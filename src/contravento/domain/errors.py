@@ -83,6 +83,21 @@ class GzipTooLargeError(GPXError):
     )
 
 
+class TCXNotAnActivityError(GPXError):
+    """A TCX that holds only planned courses or workouts: nothing was recorded."""
+
+    code = "TCX_NOT_AN_ACTIVITY"
+    message = (
+        "El archivo TCX no es una actividad: contiene solo recorridos planificados (Courses) "
+        "o entrenamientos (Workouts). Sube la actividad grabada."
+    )
+
+
+class TCXNoTrackpointsError(GPXError):
+    code = "TCX_NO_TRACKPOINTS"
+    message = "La actividad del archivo TCX no contiene ningún punto registrado (Trackpoint)."
+
+
 ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     GPXMalformedError,
     GPXNotGPXError,
@@ -93,4 +108,6 @@ ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     UnsupportedFormatError,
     GzipCorruptError,
     GzipTooLargeError,
+    TCXNotAnActivityError,
+    TCXNoTrackpointsError,
 )
