@@ -88,9 +88,34 @@ def _check_element_budget(data: bytes) -> None:
         raise GPXUnsafeXMLError(f"{markup} tags for at most {points} trackpoints")
 
 
-# Trackpoint children and extension elements, by local name.
-_LAT, _LON = "LatitudeDegrees", "LongitudeDegrees"
-_POINT_SENSORS = {"Watts": "power", "RunCadence": "cadence"}  # inside Extensions/TPX
+# What each element of a trackpoint is, by local name; cached by the full tag ("{ns}Time"), as
+# gpx.py does: a file uses a handful of tags, and a dict lookup is cheaper than splitting one.
+_OTHER, _TIME, _POSITION, _LAT, _LON, _ELE, _HR, _CADENCE, _EXTENSIONS, _VALUE = range(10)
+_WATTS, _RUN_CADENCE = 10, 11
+_KIND_BY_NAME = {
+    "Time": _TIME,
+    "Position": _POSITION,
+    "LatitudeDegrees": _LAT,
+    "LongitudeDegrees": _LON,
+    "AltitudeMeters": _ELE,
+    "HeartRateBpm": _HR,
+    "Cadence": _CADENCE,
+    "Extensions": _EXTENSIONS,
+    "Value": _VALUE,
+    "Watts": _WATTS,  # TPX: power
+    "RunCadence": _RUN_CADENCE,  # TPX: a running cadence, used when there is no Cadence
+}
+_KINDS: dict[Any, int] = {}
+_CACHE_LIMIT = 4096  # hostile files could invent endless tag names: stop caching, not growing
+
+
+def _kind(tag: Any) -> int:
+    kind = _KINDS.get(tag)
+    if kind is None:
+        kind = _KIND_BY_NAME.get(_local(tag), _OTHER)
+        if len(_KINDS) < _CACHE_LIMIT:
+            _KINDS[tag] = kind
+    return kind
 
 
 class _TrackBuilder:
@@ -102,45 +127,61 @@ class _TrackBuilder:
 
     def _reset(self) -> None:
         self.positioned: list[bool] = []
-        self.columns: dict[str, list[Any]] = {
-            "lat": [],
-            "lon": [],
-            "ele": [],
-            "time": [],
-            "hr": [],
-            "cadence": [],
-            "power": [],
-        }
+        self.lat: list[str] = []
+        self.lon: list[str] = []
+        self.ele: list[str] = []
+        self.time: list[str | None] = []
+        self.hr: list[str] = []
+        self.cadence: list[str] = []
+        self.power: list[str] = []
 
     def add(self, point: etree._Element) -> None:
-        values: dict[str, Any] = {}
+        """Append one trackpoint. Hot path: one cached lookup per child, no string work."""
+        lat = lon = ele = hr = cadence = power = "nan"
+        when = None
+        positioned = False
+        kinds = _KINDS
         for child in point:
-            name = _local(child.tag)
-            if name == "Time":
-                values["time"] = child.text
-            elif name == "Position":
+            kind = kinds.get(child.tag)
+            if kind is None:
+                kind = _kind(child.tag)
+            if kind == _TIME:
+                when = child.text
+            elif kind == _POSITION:
+                positioned = True
                 for coord in child:
-                    coord_name = _local(coord.tag)
-                    if coord_name == _LAT:
-                        values["lat"] = (coord.text or "").strip() or "nan"
-                    elif coord_name == _LON:
-                        values["lon"] = (coord.text or "").strip() or "nan"
-                values.setdefault("lat", "nan")
-                values.setdefault("lon", "nan")
-            elif name == "AltitudeMeters":
-                values["ele"] = (child.text or "").strip() or "nan"
-            elif name == "HeartRateBpm":
-                values["hr"] = _value_text(child)
-            elif name == "Cadence":
-                values["cadence"] = (child.text or "").strip() or "nan"
-            elif name == "Extensions":
+                    sub = kinds.get(coord.tag)
+                    if sub is None:
+                        sub = _kind(coord.tag)
+                    if sub == _LAT:
+                        lat = coord.text or "nan"
+                    elif sub == _LON:
+                        lon = coord.text or "nan"
+            elif kind == _ELE:
+                ele = child.text or "nan"
+            elif kind == _CADENCE:
+                cadence = child.text or "nan"
+            elif kind == _HR:
+                for value in child:
+                    if _kind(value.tag) == _VALUE:
+                        hr = value.text or "nan"
+            elif kind == _EXTENSIONS:
                 for node in child.iter():
-                    key = _POINT_SENSORS.get(_local(node.tag))
-                    if key is not None and node.text and key not in values:
-                        values[key] = node.text.strip()
-        self.positioned.append("lat" in values)
-        for key, column in self.columns.items():
-            column.append(values.get(key, None if key == "time" else "nan"))
+                    sub = kinds.get(node.tag)
+                    if sub is None:
+                        sub = _kind(node.tag)
+                    if sub == _WATTS and node.text:
+                        power = node.text
+                    elif sub == _RUN_CADENCE and node.text and cadence == "nan":
+                        cadence = node.text
+        self.positioned.append(positioned)
+        self.lat.append(lat)
+        self.lon.append(lon)
+        self.ele.append(ele)
+        self.time.append(when)
+        self.hr.append(hr)
+        self.cadence.append(cadence)
+        self.power.append(power)
         if len(self.positioned) >= _CHUNK:
             self.flush()
 
@@ -148,9 +189,14 @@ class _TrackBuilder:
         if not self.positioned:
             return
         chunk: dict[str, np.ndarray] = {
-            key: _floats(v) for key, v in self.columns.items() if key != "time"
+            "lat": _floats(self.lat),
+            "lon": _floats(self.lon),
+            "ele": _floats(self.ele),
+            "hr": _floats(self.hr),
+            "cadence": _floats(self.cadence),
+            "power": _floats(self.power),
+            "time": parse_times(self.time),
         }
-        chunk["time"] = parse_times(self.columns["time"])
         chunk["positioned"] = np.array(self.positioned, dtype=bool)
         self.chunks.append(chunk)
         self._reset()
@@ -333,6 +379,16 @@ def _creator_name(activity: etree._Element) -> str | None:
     return None
 
 
+_NAMES: dict[Any, str] = {}
+
+
+def _event_name(tag: Any) -> str:
+    name = _local(tag)
+    if len(_NAMES) < _CACHE_LIMIT:
+        _NAMES[tag] = name
+    return name
+
+
 def _read(data: bytes, max_points: int, should_stop: Callable[[], bool] | None) -> _Reading:
     out = _Reading()
     in_activity = 0
@@ -354,7 +410,7 @@ def _read(data: bytes, max_points: int, should_stop: Callable[[], bool] | None) 
         builder = None
 
     for event, el in _events(data):
-        name = _local(el.tag)
+        name = _NAMES.get(el.tag) or _event_name(el.tag)
         if event == "start":
             if name == "Activity":
                 in_activity += 1
