@@ -10,12 +10,14 @@ in the test: the API and the worker must serve what the pure domain computes.
 from __future__ import annotations
 
 import gzip
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from contravento.domain import summarize
+from contravento.domain.formats import TrackFormat, sniff
 from tests.integration.celery_stack import Stack, redis_db  # noqa: F401  (fixture)
 from tests.live import Client
 
@@ -113,6 +115,21 @@ def test_non_activity_and_broken_tcx_fail_with_a_spanish_message(stack: Stack) -
     client = stack.start_api()
     headers = client.signup()
     trip = client.trip(headers)
+    # 10**8 "lol"s in nine one-letter entities: short enough for the root to be sniffed
+    names = "abcdefghi"
+    laughs = '<!ENTITY a "lol">' + "".join(
+        f'<!ENTITY {n} "{f"&{p};" * 10}">' for p, n in itertools.pairwise(names)
+    )
+    bomb = (
+        _tcx("forerunner305-run-three-tracks-one-lap")
+        .replace(
+            b"<TrainingCenterDatabase",
+            f"<!DOCTYPE TrainingCenterDatabase [{laughs}]>\n<TrainingCenterDatabase".encode(),
+            1,
+        )
+        .replace(b"</Activity>", b"<Notes>&i;</Notes></Activity>", 1)
+    )
+    assert sniff(bomb[:512]).format is TrackFormat.TCX
     big_course = _tcx("garmin-connect-edge520-ride-watts").replace(b"Activit", b"Cours")
     cases = [
         ("ruta.tcx", _tcx("course-only-not-an-activity"), "background", "TCX_NOT_AN_ACTIVITY"),
@@ -136,6 +153,7 @@ def test_non_activity_and_broken_tcx_fail_with_a_spanish_message(stack: Stack) -
             "GPX_MALFORMED",
         ),
     ]
+    cases.append(("risas.tcx", bomb, "background", "GPX_UNSAFE_XML"))
     for name, data, mode, code in cases:
         r = client.upload(headers, trip, data, name)
         assert r.status_code == 202, r.text
@@ -148,3 +166,4 @@ def test_non_activity_and_broken_tcx_fail_with_a_spanish_message(stack: Stack) -
             assert "no es una actividad" in status["error_message"]
         else:
             assert "XML" in status["error_message"]
+            assert "lollol" not in status["error_message"]
