@@ -41,6 +41,12 @@ const ADVICE = {
     "Exporta de nuevo el archivo desde la aplicación original, sin editarlo a mano.",
   GPX_TOO_MANY_POINTS:
     "Divide la grabación en varias etapas y súbelas por separado, o expórtala con menos puntos.",
+  TCX_NOT_AN_ACTIVITY:
+    "Sube la actividad que grabaste (en Garmin Connect: Exportar a TCX desde la actividad), " +
+    "no la ruta planificada ni el entrenamiento.",
+  TCX_NO_TRACKPOINTS:
+    "La actividad no tiene puntos grabados (quizá se creó a mano). Exporta la grabación del " +
+    "dispositivo, en TCX, FIT o GPX.",
 };
 const DEFAULT_ADVICE =
   "Elimina este archivo y vuelve a subirlo. Si vuelve a fallar, exporta la actividad de nuevo " +
