@@ -441,3 +441,36 @@ def test_damaged_tcx_never_escapes_the_typed_errors(noise: bytes, at: int) -> No
     data = GOOD[:at] + noise + GOOD[at:]
     with contextlib.suppress(GPXError):
         parse_track(data, max_points=10_000)
+
+
+def test_multisport_session_reads_each_sport_and_skips_the_transition() -> None:
+    run = tcx([TActivity("Running", [TLap(T0, [straight_points(5, T0)], distance_m=40.0)])])
+    ride_start = T0 + timedelta(minutes=30)
+    ride = tcx(
+        [TActivity("Biking", [TLap(ride_start, [straight_points(7, ride_start)], time_s=7.0)])]
+    )
+
+    def activity(doc: bytes) -> bytes:
+        return doc[doc.index(b"<Activity ") : doc.index(b"</Activities>")]
+
+    transition = (
+        b'<Transition><Lap StartTime="2024-05-01T08:20:00Z"><TotalTimeSeconds>90</TotalTimeSeconds>'
+        b"<Track><Trackpoint><Time>2024-05-01T08:20:00Z</Time><Position><LatitudeDegrees>1"
+        b"</LatitudeDegrees><LongitudeDegrees>1</LongitudeDegrees></Position></Trackpoint></Track>"
+        b"</Lap></Transition>"
+    )
+    data = (
+        b'<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"'
+        b' xmlns:ns3="http://www.garmin.com/xmlschemas/ActivityExtension/v2"><Activities>'
+        b"<MultiSportSession><Id>2024-05-01T08:00:00Z</Id><FirstSport>"
+        + activity(run)
+        + b"</FirstSport><NextSport>"
+        + transition
+        + activity(ride)
+        + b"</NextSport></MultiSportSession></Activities></TrainingCenterDatabase>"
+    )
+    parsed = parse_tcx(data)
+    assert [len(s) for s in parsed.segments] == [5, 7]  # the transition's point is not riding
+    assert [s.sport for s in parsed.device_sessions] == ["running", "biking"]
+    assert parsed.device_sessions[0].distance_km == pytest.approx(0.04)
+    assert parsed.device_sessions[1].timer_time_s == 7.0
