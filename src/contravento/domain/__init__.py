@@ -1,4 +1,4 @@
-"""The pure GPX domain: bytes in, values out. No I/O, ORM, settings or logging here."""
+"""The pure domain (GPX, TCX): bytes in, values out. No I/O, ORM, settings or logging here."""
 
 from .errors import (
     ALL_GPX_ERRORS,
@@ -16,6 +16,7 @@ from .gpx import parse_gpx
 from .pipeline import TrackSummary, summarize
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import RouteStats, compute_stats
+from .tcx import parse_tcx
 from .track import ParsedTrack, Segment
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "TrackSummary",
     "compute_stats",
     "parse_gpx",
+    "parse_tcx",
     "remove_glitches",
     "simplify",
     "summarize",
