@@ -45,6 +45,9 @@ async def test_constant_1901_times_keep_the_hike_and_say_so(api: Api) -> None:
     assert track.status_code == 200
     props = track.json()["properties"]
     assert props["point_count"] >= 2 and set(props["coordTimes"]) == {None}
+    [listed] = (await api.client.get(f"/trips/{trip_id}/gpx", headers=headers)).json()
+    assert listed["time_quality"] == "constant" and listed["timezone"] == "Europe/Berlin"
+    assert listed["start_time"] is None and listed["start_time_local"] is None
     trip = (await api.client.get(f"/trips/{trip_id}", headers=headers)).json()
     assert trip["totals"]["distance_km"] == pytest.approx(stats["distance_km"], abs=1e-3)
     assert trip["totals"]["moving_time_s"] is None
@@ -60,3 +63,6 @@ async def test_a_good_ride_starts_on_its_own_clock(api: Api) -> None:
     local = datetime.fromisoformat(stats["start_time_local"])
     assert local.utcoffset() is not None and local.utcoffset().total_seconds() == 13 * 3600
     assert local == datetime.fromisoformat(stats["start_time"].replace("Z", "+00:00"))
+    [listed] = (await api.client.get(f"/trips/{trip_id}/gpx", headers=headers)).json()
+    assert listed["start_time_local"] == stats["start_time_local"]
+    assert (listed["timezone"], listed["time_quality"]) == ("Pacific/Auckland", "ok")
