@@ -12,7 +12,9 @@ from types import ModuleType
 
 import gpxpy
 import pytest
-from gpx_factory import gpx, line
+from gpx_factory import Pt, gpx, line
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contravento.domain import parse_gpx, remove_glitches, summarize
 from contravento.domain.stats import RouteStats
@@ -274,3 +276,48 @@ def test_a_clock_starting_on_2000_01_01_is_unset() -> None:
     for i, p in enumerate(pts):  # the day after is a ride like any other
         p.time = datetime(2000, 1, 2, 9, tzinfo=UTC) + timedelta(seconds=i)
     assert summarize(gpx([pts])).stats.time_quality == "ok"
+
+
+# -- properties: whatever the times say, the positions are the positions ---------------------
+
+_INSTANT = st.datetimes(datetime(1901, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC))
+
+
+@st.composite
+def _retimed_walk(draw: st.DrawFn) -> tuple[bytes, bytes, str]:
+    """A walk with times rewritten one of the ways files lie: (file, the same untimed, how)."""
+    n = draw(st.integers(20, 300))
+    step = draw(st.floats(1.0, 40.0))
+    pts = line(n, step_m=step, bearing=draw(st.floats(0, 360)), dt_s=draw(st.floats(1, 10)))
+    untimed = gpx([[Pt(p.lat, p.lon, p.ele, None) for p in pts]])
+    how = draw(st.sampled_from(["constant", "shuffled", "minute", "from_1901"]))
+    times = [p.time for p in pts]
+    if how == "constant":
+        instant = draw(_INSTANT)
+        times = [instant] * n
+    elif how == "shuffled":
+        times = draw(st.permutations(times))
+    elif how == "minute":
+        times = [t.replace(second=0) for t in times if t is not None]
+    else:
+        start = datetime(1901, 12, 13, 20, 45, 52, tzinfo=UTC)
+        times = [start + (t - pts[0].time) for t in times if t is not None and pts[0].time]
+    for p, when in zip(pts, times, strict=True):
+        p.time = when
+    return gpx([pts]), untimed, how
+
+
+@settings(max_examples=120, deadline=None)
+@given(_retimed_walk())
+def test_times_never_cost_a_position(case: tuple[bytes, bytes, str]) -> None:
+    data, untimed, how = case
+    stats = summarize(data).stats
+    positions = summarize(untimed).stats
+    if stats.time_quality == "ok":
+        # only a shuffle that left nearly every point in order (hypothesis tries the identity)
+        # can pass as believable; then the glitch filter's rules apply as to any ride
+        assert how == "shuffled"
+        return
+    assert stats.point_count == positions.point_count and stats.glitch_point_count == 0
+    assert stats.distance_km == positions.distance_km
+    assert stats.moving_time_s is None and stats.max_speed_kmh is None
