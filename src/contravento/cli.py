@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ def _print_text(info: dict[str, Any]) -> None:
             f"{_fmt(info['min_elevation_m'], ' m', 0)} / {_fmt(info['max_elevation_m'], ' m', 0)}",
         ),
         ("Inicio", info["start_time"] or "—"),
+        ("Hora local", f"{info['start_time_local'] or '—'} ({info['timezone'] or '—'})"),
         ("Fin", info["end_time"] or "—"),
         ("Duración", _fmt_duration(info["duration_s"])),
         ("En movimiento", _fmt_duration(info["moving_time_s"])),
@@ -77,6 +79,8 @@ def _print_text(info: dict[str, Any]) -> None:
             f"{info['invalid_point_count']} inválidos, {info['glitch_point_count']} saltos de GPS",
         ),
     ]
+    if info["time_quality"] not in ("ok", "absent"):
+        rows.append(("Tiempos", f"no fiables ({info['time_quality']}): sin velocidades"))
     print(f"Archivo: {info['file']}")
     for label, value in rows:
         print(f"  {label + ':':<20} {value}")
@@ -87,7 +91,7 @@ def gpx_info(files: list[str], as_json: bool) -> int:
     for path in files:
         try:
             data = Path(path).read_bytes()
-            info = _summary_dict(path, summarize(data))
+            info = _summary_dict(path, summarize(data, received_at=datetime.now(UTC)))
         except OSError as exc:
             status = 1
             error = {

@@ -118,6 +118,9 @@ async def list_gpx(trip: OwnedTrip, session: SessionDep) -> list[GPXFileSummary]
             elevation_gain_m=stats.elevation_gain_m if stats else None,
             moving_time_s=stats.moving_time_s if stats else None,
             start_time=stats.start_time if stats else None,
+            start_time_local=stats.data.get("start_time_local") if stats else None,
+            timezone=stats.data.get("timezone") if stats else None,
+            time_quality=stats.data.get("time_quality") if stats else None,
         )
         for row, stats in await gpx_files.list_trip_files(session, trip=trip)
     ]

@@ -18,6 +18,7 @@ from .geo import step_distances_m
 from .track import ParsedTrack, Segment
 
 DEFAULT_MAX_SPEED_KMH = 150.0
+MOVED_M = 0.5  # a step longer than this in zero time is infinitely fast
 _PASSES = 5
 
 
@@ -44,7 +45,7 @@ def _inversion_drops(t: np.ndarray) -> np.ndarray:
     return drop
 
 
-def _time_order_mask(segment: Segment) -> np.ndarray:
+def time_order_mask(segment: Segment) -> np.ndarray:
     """Drop the timed points that break the order of time; untimed points are left alone."""
     keep = np.ones(len(segment), dtype=bool)
     index = segment.timed_index()
@@ -81,7 +82,7 @@ def _spike_mask(segment: Segment, max_speed_ms: float) -> np.ndarray:
     d = step_distances_m(segment.lat, segment.lon)
     dt = np.diff(t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(dt > 0, d / dt, np.where(d > 0.5, np.inf, 0.0))
+        v = np.where(dt > 0, d / dt, np.where(d > MOVED_M, np.inf, 0.0))
     fast = v > max_speed_ms
     keep[1:-1] = ~(fast[:-1] & fast[1:])
     keep[0] = not (fast[0] and not fast[1])
@@ -97,7 +98,7 @@ def remove_glitches(
     cleaned: list[Segment] = []
     removed = 0
     for segment in track.segments:
-        current = segment.take(_time_order_mask(segment))
+        current = segment.take(time_order_mask(segment))
         for _ in range(_PASSES):
             mask = _spike_mask(current, max_speed_ms)
             if mask.all() or not mask.any():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from .compression import DEFAULT_MAX_INFLATED_BYTES
 from .formats import parse_track
@@ -12,12 +13,13 @@ from .gpx import DEFAULT_MAX_POINTS
 from .profile import Profile, track_profile
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
+from .time_quality import judge_times
 from .track import ParsedTrack
 
 
 @dataclass(frozen=True, eq=False)
 class TrackSummary:
-    track: ParsedTrack  # after glitch removal
+    track: ParsedTrack  # after glitch removal; untimed when its times were unusable
     stats: RouteStats
     simplified: SimplifiedTrack
     profile: Profile  # drawn from the full points, before simplification
@@ -32,9 +34,14 @@ def summarize(
     max_points: int = DEFAULT_MAX_POINTS,
     should_stop: Callable[[], bool] | None = None,
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED_BYTES,
+    received_at: datetime | None = None,
 ) -> TrackSummary:
-    """parse (any format: domain/formats) -> remove glitches -> statistics, drawing profile
-    -> Douglas-Peucker.
+    """parse (any format: domain/formats) -> judge the times -> remove glitches -> statistics,
+    drawing profile -> Douglas-Peucker.
+
+    Times judged unusable (domain/time_quality) are dropped before any speed-based rule, so
+    they never cost a point; ``received_at`` (when the file arrived) lets a GPS week rollover
+    be recognised.
 
     Raises only GPXError, or ProcessingCancelled once ``should_stop()`` turns true (checked
     while parsing, the only step whose time grows past milliseconds).
@@ -42,12 +49,15 @@ def summarize(
     parsed = parse_track(
         data, max_points=max_points, should_stop=should_stop, max_inflated_bytes=max_inflated_bytes
     )
-    clean, removed = remove_glitches(parsed, max_speed_kmh=max_speed_kmh)
+    times = judge_times(parsed, received_at=received_at)
+    clean, removed = remove_glitches(times.track, max_speed_kmh=max_speed_kmh)
     stats = compute_stats(
         clean,
         stop_speed_kmh=stop_speed_kmh,
         max_plausible_kmh=max_speed_kmh,
         glitch_point_count=removed,
+        time_quality=times.quality,
+        dated_start=times.start_time,
     )
     return TrackSummary(
         track=clean,

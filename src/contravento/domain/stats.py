@@ -14,6 +14,11 @@ Rules (also in docs/domain.md):
   left out of the max speed too (they are what gives a runner a 50 km/h maximum).
 - sensors: mean and max over the points that carry a value; cadence means leave out zeros
   (coasting), power means keep them.
+- times: ``time_quality`` is the verdict of ``time_quality.judge_times``; when the times are
+  unusable the track arrives untimed, so every time figure is None except ``start_time``, the
+  earliest believable instant (the ride's date), when there is one.
+- ``timezone``: the IANA zone at the track's first point; ``start_time_local``: the start on
+  that zone's clock (``local_time.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .elevation import gain_loss, median_filter
 from .geo import haversine_m, step_distances_m
+from .local_time import local_iso, zone_at
+from .time_quality import ABSENT, OK
 from .track import FloatArray, ParsedTrack, Segment
 
 DEFAULT_STOP_SPEED_KMH = 2.5
@@ -66,6 +73,9 @@ class RouteStats:
     waypoint_count: int
     invalid_point_count: int
     glitch_point_count: int
+    time_quality: str  # time_quality.py: "ok", "absent", or why the times were not used
+    timezone: str | None  # IANA name at the start position
+    start_time_local: str | None  # ISO 8601 with the offset in force there that day
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values with sensible rounding; the API and the CLI share it."""
@@ -178,8 +188,14 @@ def compute_stats(
     window_s: float = DEFAULT_WINDOW_S,
     max_plausible_kmh: float = DEFAULT_MAX_PLAUSIBLE_KMH,
     glitch_point_count: int = 0,
+    time_quality: str | None = None,
+    dated_start: datetime | None = None,
 ) -> RouteStats:
-    """Statistics of a track. Time fields are None without times; elevation ones without ele."""
+    """Statistics of a track. Time fields are None without times; elevation ones without ele.
+
+    ``time_quality`` is the verdict on the file's times (default: "ok" if the track has times,
+    else "absent"); for an unusable one the track comes untimed and ``dated_start`` is the
+    ride's date to report."""
     stop_ms, plausible_ms = stop_speed_kmh / 3.6, max_plausible_kmh / 3.6
     distance = distance_3d = moving_time = moving_distance = 0.0
     max_speed: float | None = None
@@ -207,6 +223,11 @@ def compute_stats(
     all_times = all_times[~np.isnat(all_times)]
     start = _to_datetime(all_times.min()) if len(all_times) else None
     end = _to_datetime(all_times.max()) if len(all_times) else None
+    quality = time_quality or (OK if timed else ABSENT)
+    if quality not in (OK, ABSENT):
+        start, end = dated_start, None
+    first = next((s for s in track.segments if len(s)), None)
+    zone = zone_at(float(first.lat[0]), float(first.lon[0])) if first is not None else None
     has_ele = bool(elevations)
     ele_all = np.concatenate(elevations) if has_ele else np.empty(0)
     lat = np.concatenate([s.lat for s in track.segments])
@@ -244,4 +265,7 @@ def compute_stats(
         waypoint_count=track.waypoint_count,
         invalid_point_count=track.invalid_point_count,
         glitch_point_count=glitch_point_count,
+        time_quality=quality,
+        timezone=zone,
+        start_time_local=local_iso(start, zone) if start and zone else None,
     )

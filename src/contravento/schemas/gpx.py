@@ -74,6 +74,11 @@ class GPXFileSummary(BaseModel):
     elevation_gain_m: float | None = None
     moving_time_s: float | None = None
     start_time: datetime | None = None
+    # the ride's own clock and whether its times held (stats of the same names); null for a
+    # file not processed yet, or processed before they existed
+    start_time_local: str | None = None
+    timezone: str | None = None
+    time_quality: str | None = None
 
 
 class TrackOut(BaseModel):

@@ -93,6 +93,7 @@ def _run_domain(ctx: AppContext, data: bytes, cancel: threading.Event) -> TrackS
         max_points=settings.gpx_max_points,
         should_stop=cancel.is_set,
         max_inflated_bytes=int(settings.gpx_max_inflated_mb * 1024 * 1024),
+        received_at=utcnow(),  # for the GPS week-rollover rule (a 14-day window)
     )
 
 
