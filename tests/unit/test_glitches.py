@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from gpx_factory import T0, Pt, destination, gpx, line
 
 from contravento.domain import parse_gpx, remove_glitches, summarize
+from contravento.domain.track import DeviceSession
 
 
 def _spiked(index: int, jump_m: float, n: int = 300) -> list[Pt]:
@@ -122,3 +124,15 @@ def test_metadata_is_kept() -> None:
     track = parse_gpx(gpx([_spiked(5, 900.0, n=10)], name="x", waypoints=[Pt(1, 1)]))
     clean, _ = remove_glitches(track)
     assert (clean.name, clean.waypoint_count, clean.gpx_version) == ("x", 1, "1.1")
+
+
+def test_device_sessions_and_warnings_survive_a_removal() -> None:
+    track = replace(
+        parse_gpx(gpx([_spiked(150, 300 / 3.6)])),
+        device_sessions=(DeviceSession(sport="cycling", distance_km=1.5),),
+        parse_warnings=("FIT_TRUNCATED",),
+    )
+    clean, removed = remove_glitches(track)
+    assert removed == 1
+    assert clean.device_sessions == track.device_sessions
+    assert clean.parse_warnings == ("FIT_TRUNCATED",)

@@ -12,6 +12,8 @@ spike and stays. Segments without times cannot be judged by speed and are left a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .geo import step_distances_m
@@ -109,16 +111,5 @@ def remove_glitches(
             cleaned.append(current)
     if removed == 0:
         return track, 0
-    return (
-        ParsedTrack(
-            segments=tuple(cleaned),
-            waypoint_count=track.waypoint_count,
-            track_count=track.track_count,
-            route_count=track.route_count,
-            invalid_point_count=track.invalid_point_count,
-            gpx_version=track.gpx_version,
-            creator=track.creator,
-            name=track.name,
-        ),
-        removed,
-    )
+    # every other field (device sessions, parse warnings, counts) is kept as parsed
+    return replace(track, segments=tuple(cleaned)), removed
