@@ -1,47 +1,54 @@
-// One trip: its stages, the upload zone and the selected stage's state and result.
+// One trip: its title and description (editable), its totals, every stage on one map with a
+// legend, the stages in ride order, the upload zone, and the selected stage (views/stage.js).
 
-import { api, downloadOriginal, uploadGpx } from "../api.js";
+import { api } from "../api.js";
 import { h } from "../dom.js";
 import * as fmt from "../format.js";
-import { renderMap, trackLines } from "../map.js";
-import { renderProfile } from "../profile.js";
-import {
-  announce,
-  badge,
-  main,
-  MODE_LABELS,
-  navigate,
-  setTitle,
-  STATUS_LABELS,
-} from "../shell.js";
+import { renderTripMap, STAGE_COLOURS, trackLines } from "../map.js";
+import { announce, badge, errorBox, main, navigate, setBusy, setTitle, showError } from "../shell.js";
+import { renderStage } from "./stage.js";
+import { uploadPanel } from "./upload.js";
 
-// What a cyclist can do about each processing failure.
-const ADVICE = {
-  GPX_MALFORMED:
-    "Vuelve a exportar la actividad desde tu dispositivo o aplicación (Garmin Connect, Strava, " +
-    "Komoot, Wahoo…) y sube el archivo nuevo. Si lo copiaste a mano, puede haberse cortado.",
-  GPX_NOT_GPX:
-    "Exporta la actividad en formato GPX (no FIT, TCX ni KML) y súbela de nuevo.",
-  GPX_NO_TRACKPOINTS:
-    "Comprueba que has exportado la actividad grabada (el track) y no solo los puntos de interés.",
-  GPX_INVALID_COORDINATES:
-    "Abre el archivo en la aplicación con la que lo grabaste y expórtalo de nuevo.",
-  GPX_UNSAFE_XML:
-    "Exporta de nuevo el archivo desde la aplicación original, sin editarlo a mano.",
-  GPX_TOO_MANY_POINTS:
-    "Divide la grabación en varias etapas y súbelas por separado, o expórtala con menos puntos.",
-};
-const DEFAULT_ADVICE =
-  "Elimina este archivo y vuelve a subirlo. Si vuelve a fallar, exporta la actividad de nuevo " +
-  "desde tu dispositivo o aplicación.";
+const DONE = new Set(["completed", "failed"]);
 
-// Keep the browser from opening a file dropped outside the drop zone.
-for (const type of ["dragover", "drop"]) {
-  window.addEventListener(type, (event) => {
-    if (event.dataTransfer && [...event.dataTransfer.types].includes("Files")) {
-      event.preventDefault();
-    }
-  });
+// Stages in the order they were ridden (upload order for those without a time).
+function rideOrder(files) {
+  const at = (f) => Date.parse(f.start_time || f.created_at);
+  return [...files].sort((a, b) => at(a) - at(b) || Date.parse(a.created_at) - Date.parse(b.created_at));
+}
+
+function totalsBlock(totals) {
+  const items = [];
+  const add = (key, label, value, format) => {
+    if (value === null || value === undefined) return;
+    items.push(
+      h(
+        "div",
+        { class: `stat total-${key}`, "data-total": key, "data-value": value },
+        h("dt", {}, label),
+        h("dd", {}, format(value)),
+      ),
+    );
+  };
+  add("stage_count", "Etapas", totals.stage_count, fmt.integer);
+  add("distance_km", "Distancia", totals.distance_km, fmt.km);
+  add("elevation_gain_m", "Desnivel positivo", totals.elevation_gain_m, (v) => `+${fmt.meters(v)}`);
+  add("elevation_loss_m", "Desnivel negativo", totals.elevation_loss_m, (v) => `${fmt.MINUS}${fmt.meters(v)}`);
+  add("moving_time_s", "En movimiento", totals.moving_time_s, fmt.duration);
+  add("elapsed_time_s", "Tiempo total", totals.elapsed_time_s, fmt.duration);
+  if (totals.first_ride_at) {
+    const first = fmt.date(totals.first_ride_at);
+    const last = totals.last_ride_at ? fmt.date(totals.last_ride_at) : first;
+    items.push(
+      h(
+        "div",
+        { class: "stat stat-wide total-dates", "data-total": "dates" },
+        h("dt", {}, "Fechas"),
+        h("dd", {}, first === last ? first : `${first} – ${last}`),
+      ),
+    );
+  }
+  return h("dl", { class: "stats totals" }, items);
 }
 
 export function tripView(route) {
@@ -50,66 +57,40 @@ export function tripView(route) {
   let trip = null;
   let files = [];
   let selected = null;
-  let result = null; // { map, profile } of the shown file
+  let stage = null; // the shown stage (renderStage)
+  let overview = null; // the trip map
+  let overviewKey = null;
   let listTimer = null;
-  let statusTimer = null;
-  let lastStatus = null;
+  let totalsTimer = null;
+  const tracks = new Map(); // file id -> GeoJSON feature (the trip map's lines)
 
   setTitle("Viaje");
-  const heading = h("h1", { tabindex: -1 }, "Cargando viaje…");
-  const description = h("p", { class: "trip-description", hidden: true });
+  const heading = h("h1", { tabindex: -1, id: "titulo-viaje" }, "Cargando viaje…");
+  const description = h("p", { class: "trip-description", id: "descripcion-viaje", hidden: true });
+  const edit = h("button", { type: "button", class: "btn btn-link", id: "editar-viaje", hidden: true }, "Editar");
+  const titleBlock = h("div", { class: "trip-title-block" }, h("div", { class: "trip-title-row" }, heading, edit), description);
   const deleteTrip = h(
     "button",
     { type: "button", class: "btn btn-danger-link", hidden: true },
     "Eliminar viaje",
   );
-
-  // upload zone
-  const input = h("input", {
-    type: "file",
-    id: "gpx-input",
-    name: "file",
-    accept: ".gpx,application/gpx+xml",
-    class: "file-input",
-    "aria-describedby": "gpx-ayuda",
+  const totals = h("section", { class: "card trip-totals", id: "totales", "aria-label": "Totales del viaje", hidden: true });
+  const upload = uploadPanel({
+    tripId,
+    onUploaded(body, batchSize) {
+      refreshFiles();
+      if (batchSize === 1) navigate(`#/viajes/${tripId}/archivos/${body.gpx_file_id}`);
+    },
+    onSettled() {
+      refreshFiles();
+    },
   });
-  const dropzone = h(
-    "div",
-    { class: "dropzone", id: "zona-subida" },
-    input,
-    h(
-      "label",
-      { for: "gpx-input", class: "dropzone-label" },
-      h("span", { class: "dropzone-icon", "aria-hidden": "true" }, "⤒"),
-      h("strong", {}, "Elige un archivo .gpx"),
-      h("span", {}, " o suéltalo aquí"),
-    ),
-    h(
-      "small",
-      { id: "gpx-ayuda", class: "hint" },
-      "Exporta la actividad desde tu GPS o aplicación (Garmin, Strava, Komoot, Wahoo…).",
-    ),
-  );
-  const progress = h("progress", {
-    id: "progreso-subida",
-    max: 100,
-    value: 0,
-    "aria-labelledby": "progreso-texto",
-  });
-  const progressText = h("span", { id: "progreso-texto" }, "");
-  const progressBox = h(
-    "div",
-    { class: "upload-progress", id: "subida", hidden: true, dataset: { state: "idle" } },
-    progressText,
-    progress,
-  );
-  const uploadMessage = h("p", { class: "upload-message", role: "alert", hidden: true });
-
-  const fileList = h("ul", { class: "file-list", id: "lista-archivos" });
+  const message = h("p", { class: "upload-message", role: "alert", hidden: true });
+  const fileList = h("ol", { class: "file-list", id: "lista-archivos" });
   const filesEmpty = h(
     "p",
     { class: "muted" },
-    "Todavía no hay archivos. Sube el GPX de una etapa para ver su ruta.",
+    "Todavía no hay archivos. Sube el GPX, FIT o TCX de una etapa para ver su ruta.",
   );
   const detail = h("section", { class: "file-detail", id: "detalle", "aria-live": "off" });
 
@@ -118,26 +99,43 @@ export function tripView(route) {
       "div",
       { class: "trip-page" },
       h("p", { class: "back" }, h("a", { href: "#/viajes" }, "← Mis viajes")),
-      h("div", { class: "trip-header" }, h("div", {}, heading, description), deleteTrip),
+      h("div", { class: "trip-header" }, titleBlock, deleteTrip),
       h(
         "div",
         { class: "trip-grid" },
+        h("div", { class: "trip-main" }, totals, detail),
         h(
           "section",
           { class: "card trip-files", "aria-labelledby": "titulo-archivos" },
-          h("h2", { id: "titulo-archivos" }, "Archivos GPX"),
-          dropzone,
-          progressBox,
-          uploadMessage,
+          h("h2", { id: "titulo-archivos" }, "Etapas"),
+          upload.element,
+          message,
           filesEmpty,
           fileList,
         ),
-        detail,
       ),
     ),
   );
 
-  // ---- trip
+  function showMessage(text, isError) {
+    message.textContent = text;
+    message.classList.toggle("is-error", Boolean(isError));
+    message.hidden = false;
+  }
+
+  // ---- trip: title, description, totals
+  function showTrip() {
+    heading.textContent = trip.title;
+    setTitle(trip.title);
+    description.textContent = trip.description || "";
+    description.hidden = !trip.description;
+    edit.hidden = false;
+    edit.setAttribute("aria-label", `Editar el título y la descripción de «${trip.title}»`);
+    deleteTrip.hidden = false;
+    totals.replaceChildren(h("h2", { class: "visually-hidden" }, "Totales del viaje"), totalsBlock(trip.totals));
+    totals.hidden = false;
+  }
+
   async function loadTrip() {
     try {
       trip = await api.get(`/trips/${encodeURIComponent(tripId)}`);
@@ -150,16 +148,66 @@ export function tripView(route) {
       return;
     }
     if (destroyed) return;
-    heading.textContent = trip.title;
-    setTitle(trip.title);
-    if (trip.description) {
-      description.textContent = trip.description;
-      description.hidden = false;
-    }
-    deleteTrip.hidden = false;
+    showTrip();
     await refreshFiles();
     if (!destroyed) select(route.fileId);
   }
+
+  // the totals again, once the stages have settled (debounced)
+  function refreshTotals() {
+    clearTimeout(totalsTimer);
+    totalsTimer = setTimeout(async () => {
+      try {
+        const fresh = await api.get(`/trips/${encodeURIComponent(tripId)}`);
+        if (destroyed) return;
+        trip = fresh;
+        showTrip();
+      } catch {
+        // the totals stay as they were; the next change tries again
+      }
+    }, 200);
+  }
+
+  edit.addEventListener("click", () => {
+    const title = h("input", { type: "text", id: "editar-titulo", name: "title", required: true, maxlength: 200, value: trip.title });
+    const desc = h("textarea", { id: "editar-descripcion", name: "description", rows: 3, maxlength: 5000 });
+    desc.value = trip.description || "";
+    const error = errorBox();
+    const form = h(
+      "form",
+      { class: "card form trip-edit", id: "formulario-viaje" },
+      h("div", { class: "field" }, h("label", { for: "editar-titulo" }, "Título"), title),
+      h("div", { class: "field" }, h("label", { for: "editar-descripcion" }, "Descripción"), desc),
+      error,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "submit", class: "btn btn-primary" }, "Guardar"),
+        h("button", { type: "button", class: "btn", onclick: () => { form.replaceWith(titleBlock); edit.focus(); } }, "Cancelar"),
+      ),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      setBusy(form, true);
+      try {
+        trip = await api.patch(`/trips/${encodeURIComponent(tripId)}`, {
+          title: title.value.trim(),
+          description: desc.value.trim() || null,
+        });
+      } catch (err) {
+        setBusy(form, false);
+        showError(error, err);
+        return;
+      }
+      form.replaceWith(titleBlock);
+      showTrip();
+      announce("Viaje guardado.");
+      heading.focus();
+    });
+    titleBlock.replaceWith(form);
+    title.focus();
+  });
 
   deleteTrip.addEventListener("click", async () => {
     if (!window.confirm(`¿Eliminar el viaje «${trip.title}» y todos sus archivos?`)) return;
@@ -168,40 +216,53 @@ export function tripView(route) {
       announce("Viaje eliminado.");
       navigate("#/viajes");
     } catch (err) {
-      showUploadMessage(err.message, true);
+      showMessage(err.message, true);
     }
   });
 
-  // ---- file list
+  // ---- stage list
+  const colourOf = (fileId) => {
+    const i = files.findIndex((f) => f.gpx_file_id === fileId);
+    return STAGE_COLOURS[(i < 0 ? 0 : i) % STAGE_COLOURS.length];
+  };
+
   async function refreshFiles() {
     clearTimeout(listTimer);
+    let fresh;
     try {
-      files = await api.get(`/trips/${encodeURIComponent(tripId)}/gpx`);
+      fresh = await api.get(`/trips/${encodeURIComponent(tripId)}/gpx`);
     } catch (err) {
-      if (!destroyed) showUploadMessage(err.message, true);
+      if (!destroyed) showMessage(err.message, true);
       return;
     }
     if (destroyed) return;
+    const settledBefore = files.filter((f) => DONE.has(f.processing_status)).length;
+    files = rideOrder(fresh);
     fileList.replaceChildren(...files.map(fileItem));
     filesEmpty.hidden = files.length > 0;
     markSelected();
-    const busy = files.some(
-      (f) => f.gpx_file_id !== selected && !["completed", "failed"].includes(f.processing_status),
-    );
+    if (files.filter((f) => DONE.has(f.processing_status)).length !== settledBefore) refreshTotals();
+    const busy = files.some((f) => f.gpx_file_id !== selected && !DONE.has(f.processing_status));
     if (busy) listTimer = setTimeout(refreshFiles, 3000);
+    if (!selected && trip) showOverview();
   }
 
   function fileItem(file) {
-    const meta = [fmt.bytes(file.size_bytes), fmt.dateTime(file.created_at)];
-    if (file.distance_km !== null && file.distance_km !== undefined) meta.push(fmt.km(file.distance_km));
+    const meta = [];
+    const start = fmt.rideStartText(file);
+    meta.push(start ? h("span", { class: "nowrap file-ride" }, start) : h("span", { class: "nowrap" }, `Subido el ${fmt.dateTime(file.created_at)}`));
+    if (file.distance_km !== null && file.distance_km !== undefined) meta.push(h("span", { class: "nowrap" }, fmt.km(file.distance_km)));
+    const title = file.title || file.original_filename;
     return h(
       "li",
-      { class: "file-item", "data-file-id": file.gpx_file_id },
+      { class: "file-item", "data-file-id": file.gpx_file_id, "data-start": file.start_time || "" },
       h(
         "a",
         { href: `#/viajes/${tripId}/archivos/${file.gpx_file_id}`, class: "file-link" },
-        h("span", { class: "file-name" }, file.original_filename),
-        h("span", { class: "file-meta" }, meta.join(" · ")),
+        h("span", { class: "swatch", style: `--swatch: ${colourOf(file.gpx_file_id)}`, "aria-hidden": "true" }),
+        h("span", { class: "file-name" }, title),
+        title !== file.original_filename ? h("span", { class: "file-original file-name" }, file.original_filename) : null,
+        h("span", { class: "file-meta" }, meta.flatMap((m, i) => (i ? [" · ", m] : [m]))),
         badge(file.processing_status),
       ),
     );
@@ -215,419 +276,136 @@ export function tripView(route) {
     }
   }
 
-  // ---- upload
-  function showUploadMessage(text, isError) {
-    uploadMessage.textContent = text;
-    uploadMessage.classList.toggle("is-error", Boolean(isError));
-    uploadMessage.hidden = false;
+  function updateBadge(fileId, state) {
+    const item = fileList.querySelector(`[data-file-id="${CSS.escape(fileId)}"] .badge`);
+    if (item && item.dataset.status !== state) item.replaceWith(badge(state));
   }
 
-  async function startUpload(file) {
-    if (!file) return;
-    uploadMessage.hidden = true;
-    if (!/\.gpx$/i.test(file.name)) {
-      showUploadMessage(
-        `«${file.name}» no es un archivo .gpx. Exporta la actividad en formato GPX y vuelve a intentarlo.`,
-        true,
-      );
-      return;
-    }
-    if (file.size === 0) {
-      showUploadMessage(`«${file.name}» está vacío. Vuelve a exportarlo.`, true);
-      return;
-    }
-    input.disabled = true;
-    dropzone.classList.add("is-busy");
-    progressBox.hidden = false;
-    progressBox.dataset.state = "uploading";
-    progressBox.dataset.events = "0";
-    progress.max = file.size;
-    progress.value = 0;
-    progressText.textContent = `Subiendo «${file.name}»: 0 %`;
-    announce(`Subiendo ${file.name}`);
-    try {
-      const body = await uploadGpx(tripId, file, (sent, total) => {
-        progress.max = total;
-        progress.value = sent;
-        progressBox.dataset.events = String(Number(progressBox.dataset.events) + 1);
-        const pct = Math.floor((sent / total) * 100);
-        progressText.textContent =
-          `Subiendo «${file.name}»: ${pct} % (${fmt.bytes(sent)} de ${fmt.bytes(total)})`;
-      });
-      if (destroyed) return;
-      progress.value = progress.max;
-      progressBox.dataset.state = "done";
-      progressText.textContent = `Subido «${file.name}» (${fmt.bytes(file.size)}).`;
-      if (body.duplicate) {
-        showUploadMessage(
-          "Este mismo archivo ya estaba en el viaje: te mostramos el que ya tenías.",
-          false,
-        );
-      }
-      announce(`Archivo subido. Estado: ${STATUS_LABELS[body.processing_status]}.`);
-      await refreshFiles();
-      navigate(`#/viajes/${tripId}/archivos/${body.gpx_file_id}`);
-    } catch (err) {
-      if (destroyed) return;
-      progressBox.dataset.state = "error";
-      progressText.textContent = `No se ha podido subir «${file.name}».`;
-      showUploadMessage(
-        err.code === "NETWORK_ERROR"
-          ? "Se ha cortado la subida. Comprueba tu conexión y vuelve a intentarlo; si el " +
-              "archivo es muy grande, puede que supere el tamaño máximo permitido."
-          : err.message,
-        true,
-      );
-    } finally {
-      input.disabled = false;
-      input.value = "";
-      dropzone.classList.remove("is-busy");
-    }
-  }
-
-  input.addEventListener("change", () => startUpload(input.files[0]));
-  dropzone.addEventListener("dragenter", (event) => {
-    event.preventDefault();
-    dropzone.classList.add("is-over");
-  });
-  dropzone.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    event.dataTransfer.dropEffect = "copy";
-    dropzone.classList.add("is-over");
-  });
-  dropzone.addEventListener("dragleave", (event) => {
-    if (!dropzone.contains(event.relatedTarget)) dropzone.classList.remove("is-over");
-  });
-  dropzone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    dropzone.classList.remove("is-over");
-    if (input.disabled) return;
-    startUpload(event.dataTransfer.files[0]);
-  });
-
-  // ---- selected file: status polling, then the result
-  function clearResult() {
-    clearTimeout(statusTimer);
-    if (result && result.map) result.map.destroy();
-    result = null;
-    lastStatus = null;
-  }
-
-  function select(fileId) {
-    if (destroyed || !trip) return;
-    if (!fileId && files.length) {
-      fileId = files[files.length - 1].gpx_file_id;
-      history.replaceState(null, "", `#/viajes/${tripId}/archivos/${fileId}`);
-    }
-    if (fileId === selected && result) return;
-    clearResult();
-    selected = fileId || null;
-    markSelected();
-    if (!selected) {
+  // ---- the trip map: every completed stage
+  async function showOverview() {
+    const done = files.filter((f) => f.processing_status === "completed");
+    const key = done.map((f) => `${f.gpx_file_id}:${f.title}`).join(",");
+    if (overview && key === overviewKey && detail.querySelector("#mapa-viaje")) return;
+    overviewKey = key;
+    if (!done.length) {
+      clearOverview();
       detail.replaceChildren(
         h(
           "div",
           { class: "card empty-detail" },
-          h("h2", {}, "Tu ruta aparecerá aquí"),
-          h("p", {}, "Sube un GPX y verás el mapa, el perfil de altitud y las cifras de la etapa."),
+          h("h2", {}, "Tus etapas aparecerán aquí"),
+          h("p", {}, "Sube los archivos de tus etapas y verás todas sus rutas en un mapa, con los totales del viaje."),
         ),
       );
       return;
     }
-    detail.replaceChildren(h("div", { class: "card" }, h("p", { class: "muted" }, "Cargando…")));
-    pollStatus(selected, 0);
-  }
-
-  async function pollStatus(fileId, round) {
-    let status;
-    try {
-      status = await api.get(`/gpx/${encodeURIComponent(fileId)}/status`);
-    } catch (err) {
-      if (destroyed || selected !== fileId) return;
-      if (err.status === 404) {
-        detail.replaceChildren(h("div", { class: "card" }, h("p", {}, err.message)));
-        return;
-      }
-      detail.replaceChildren(
-        h("div", { class: "card" }, h("p", { role: "alert" }, err.message, " Reintentando…")),
-      );
-      statusTimer = setTimeout(() => pollStatus(fileId, round + 1), 3000);
-      return;
-    }
-    if (destroyed || selected !== fileId) return;
-    const state = status.processing_status;
-    if (state !== lastStatus) {
-      lastStatus = state;
-      renderDetail(status);
-      updateListBadge(fileId, state);
-    }
-    if (state === "pending" || state === "processing") {
-      const delay = round < 20 ? 700 : round < 60 ? 1500 : 3000;
-      statusTimer = setTimeout(() => pollStatus(fileId, round + 1), delay);
-    } else {
-      refreshFiles();
-    }
-  }
-
-  function updateListBadge(fileId, state) {
-    const item = fileList.querySelector(`[data-file-id="${CSS.escape(fileId)}"] .badge`);
-    if (item) item.replaceWith(badge(state));
-  }
-
-  function statusHeader(status) {
-    const state = status.processing_status;
-    const steps = [
-      ["pending", "Subido"],
-      ["processing", "Procesando"],
-      ["completed", state === "failed" ? "Error" : "Listo"],
-    ];
-    const order = { pending: 0, processing: 1, completed: 2, failed: 2 };
-    return h(
-      "header",
-      { class: "detail-header" },
-      h("h2", { id: "titulo-detalle" }, status.original_filename),
-      h(
-        "p",
-        { class: "status-line" },
-        h("span", { class: "visually-hidden" }, "Estado: "),
-        h(
-          "span",
-          { id: "estado-archivo", "data-status": state, class: `badge badge-${state}` },
-          STATUS_LABELS[state],
+    await Promise.all(
+      done
+        .filter((f) => !tracks.has(f.gpx_file_id))
+        .map((f) =>
+          api
+            .get(`/gpx/${encodeURIComponent(f.gpx_file_id)}/track`)
+            .then((t) => tracks.set(f.gpx_file_id, t))
+            .catch(() => tracks.set(f.gpx_file_id, null)),
         ),
-        h(
-          "span",
-          { class: "mode", id: "modo-proceso", title: "Cómo se procesa este archivo" },
-          `${state === "pending" || state === "processing" ? "Se procesa" : "Procesado"} ` +
-            (MODE_LABELS[status.processing_mode] || status.processing_mode),
-        ),
-      ),
-      h(
-        "ol",
-        { class: `steps steps-${state}`, "aria-label": "Progreso del procesado" },
-        steps.map(([, label], i) =>
-          h(
-            "li",
-            {
-              class: i < order[state] || state === "completed" ? "done" : i === order[state] ? "current" : "",
-              "aria-current": i === order[state] && state !== "completed" ? "step" : false,
-            },
-            label,
-          ),
-        ),
-      ),
     );
-  }
-
-  function renderDetail(status) {
-    const state = status.processing_status;
-    const header = statusHeader(status);
-    if (state === "pending" || state === "processing") {
-      detail.replaceChildren(
-        h(
-          "div",
-          { class: "card" },
-          header,
-          h(
-            "p",
-            { class: "working" },
-            h("span", { class: "spinner", "aria-hidden": "true" }),
-            state === "pending"
-              ? "En cola: empezará en unos segundos."
-              : "Calculando la ruta, el perfil de altitud y las cifras…",
-          ),
-        ),
-      );
-      announce(`${status.original_filename}: ${STATUS_LABELS[state]}.`);
-      return;
-    }
-    if (state === "failed") {
-      renderFailed(status, header);
-      return;
-    }
-    renderCompleted(status, header);
-  }
-
-  function actionButtons(status, { danger }) {
-    const download = h(
-      "button",
-      { type: "button", class: "btn", id: "descargar-original" },
-      "Descargar el GPX original",
-    );
-    download.addEventListener("click", async () => {
-      download.disabled = true;
-      try {
-        await downloadOriginal(status.gpx_file_id, status.original_filename);
-      } catch (err) {
-        showUploadMessage(err.message, true);
-      } finally {
-        download.disabled = false;
-      }
-    });
-    const remove = h(
-      "button",
-      { type: "button", class: danger ? "btn btn-danger" : "btn btn-danger-link" },
-      "Eliminar este archivo",
-    );
-    remove.addEventListener("click", async () => {
-      if (!window.confirm(`¿Eliminar «${status.original_filename}» de este viaje?`)) return;
-      try {
-        await api.del(`/gpx/${encodeURIComponent(status.gpx_file_id)}`);
-      } catch (err) {
-        showUploadMessage(err.message, true);
-        return;
-      }
-      announce("Archivo eliminado.");
-      clearResult();
-      selected = null;
-      await refreshFiles();
-      history.replaceState(null, "", `#/viajes/${tripId}`);
-      select(null);
-    });
-    return h("div", { class: "actions" }, download, remove);
-  }
-
-  function renderFailed(status, header) {
-    const another = h("button", { type: "button", class: "btn btn-primary" }, "Subir otro archivo");
-    another.addEventListener("click", () => {
-      input.focus();
-      input.click();
-    });
-    detail.replaceChildren(
-      h(
-        "div",
-        { class: "card" },
-        header,
-        h(
-          "div",
-          { class: "error-panel", role: "alert", id: "error-proceso" },
-          h("h3", {}, "No hemos podido leer este archivo"),
-          h("p", { class: "error-message" }, status.error_message || "Error desconocido."),
-          h(
-            "p",
-            { class: "error-advice" },
-            h("strong", {}, "Qué puedes hacer: "),
-            ADVICE[status.error_code] || DEFAULT_ADVICE,
-          ),
-          status.error_code ? h("p", { class: "error-code" }, `Código: ${status.error_code}`) : null,
-        ),
-        h("div", { class: "actions" }, another),
-        actionButtons(status, { danger: true }),
-      ),
-    );
-  }
-
-  async function renderCompleted(status, header) {
+    if (destroyed || selected || key !== overviewKey) return;
+    clearOverview();
+    const stages = done.map((f) => ({
+      id: f.gpx_file_id,
+      title: f.title || f.original_filename,
+      colour: colourOf(f.gpx_file_id),
+      feature: tracks.get(f.gpx_file_id),
+      file: f,
+    }));
+    const drawable = stages.filter((s) => trackLines(s.feature).length);
     const mapEl = h("div", {
-      class: "map",
-      id: "mapa",
+      class: "map map-trip",
+      id: "mapa-viaje",
       role: "region",
-      "aria-label": "Mapa de la ruta. Usa las flechas para moverte y + o - para acercar.",
+      "aria-label": "Mapa con todas las etapas del viaje. La leyenda enlaza cada etapa.",
     });
-    const mapNote = h("p", { class: "map-note", hidden: true });
-    const profileEl = h("div", { class: "profile", id: "perfil" });
-    const statsCard = statsBlock(status.stats || {});
-    detail.replaceChildren(
-      h(
-        "div",
-        { class: "result" },
-        h("div", { class: "card result-head" }, header, actionButtons(status, { danger: false })),
+    const note = h("p", { class: "map-note", hidden: true });
+    const legend = h(
+      "ol",
+      { class: "legend", id: "leyenda", "aria-label": "Leyenda: etapas del mapa" },
+      stages.map((s) =>
         h(
-          "section",
-          { class: "card result-map", "aria-labelledby": "titulo-mapa" },
-          h("h3", { id: "titulo-mapa" }, "Ruta"),
-          mapEl,
-          mapNote,
-        ),
-        statsCard,
-        h(
-          "section",
-          { class: "card result-profile", "aria-labelledby": "titulo-perfil" },
-          h("h3", { id: "titulo-perfil" }, "Perfil de altitud"),
-          profileEl,
+          "li",
+          { "data-file-id": s.id },
+          h(
+            "a",
+            { href: `#/viajes/${tripId}/archivos/${s.id}` },
+            h("span", { class: "swatch swatch-line", style: `--swatch: ${s.colour}`, "aria-hidden": "true" }),
+            h("span", { class: "file-name" }, s.title),
+            s.file.distance_km != null ? h("span", { class: "legend-km nowrap" }, fmt.km(s.file.distance_km)) : null,
+            trackLines(s.feature).length ? null : h("span", { class: "muted" }, " (sin mapa)"),
+          ),
         ),
       ),
     );
-    const fileId = status.gpx_file_id;
-    let track;
-    try {
-      track = await api.get(`/gpx/${encodeURIComponent(fileId)}/track`);
-    } catch (err) {
-      if (!destroyed && selected === fileId) mapNote.textContent = err.message;
-      mapNote.hidden = false;
+    detail.replaceChildren(
+      h(
+        "section",
+        { class: "card result-map", "aria-labelledby": "titulo-mapa-viaje" },
+        h("h2", { id: "titulo-mapa-viaje" }, "Todas las etapas"),
+        drawable.length ? mapEl : null,
+        note,
+        legend,
+      ),
+    );
+    if (drawable.length) {
+      overview = renderTripMap(mapEl, drawable, {
+        online: navigator.onLine,
+        onOffline: () => {
+          note.textContent = "Sin conexión con los mapas de OpenStreetMap: las rutas se muestran sobre un fondo liso.";
+          note.hidden = false;
+        },
+        onSelect: (id) => navigate(`#/viajes/${tripId}/archivos/${id}`),
+      });
+    }
+  }
+
+  function clearOverview() {
+    if (overview) overview.destroy();
+    overview = null;
+  }
+
+  // ---- the selected stage
+  function select(fileId) {
+    if (destroyed || !trip) return;
+    if (fileId && fileId === selected && stage) return;
+    if (stage) stage.destroy();
+    stage = null;
+    selected = fileId || null;
+    markSelected();
+    if (!selected) {
+      overviewKey = null;
+      showOverview();
       return;
     }
-    if (destroyed || selected !== fileId) return;
-    const withElevation = trackLines(track)
-      .flat()
-      .filter((c) => c.length > 2);
-    const online = navigator.onLine;
-    const showPlainNote = () => {
-      mapNote.textContent =
-        "Sin conexión con los mapas de OpenStreetMap: la ruta se muestra sobre un fondo liso.";
-      mapNote.hidden = false;
-    };
-    const map = renderMap(mapEl, track, { online, onOffline: showPlainNote });
-    const profile = renderProfile(profileEl, track.profile, {
-      onCursor: (i) => {
-        const c = withElevation[i];
-        if (c) map.showCursor(c[0], c[1]);
+    clearOverview();
+    stage = renderStage(detail, selected, {
+      onState(id, state) {
+        updateBadge(id, state);
+        if (DONE.has(state)) refreshFiles();
       },
+      onRenamed: () => refreshFiles(),
+      onDeleted() {
+        tracks.delete(selected);
+        history.replaceState(null, "", `#/viajes/${tripId}`);
+        select(null);
+        refreshFiles();
+      },
+      onUploadAnother: () => upload.open(),
+      onMessage: showMessage,
     });
-    result = { map, profile };
-    announce(
-      `${status.original_filename}: Completado.` +
-        (status.stats && status.stats.distance_km != null
-          ? ` ${fmt.km(status.stats.distance_km)}.`
-          : ""),
-    );
   }
 
-  function statsBlock(st) {
-    const rows = [];
-    const add = (key, label, value, format) => {
-      if (value === null || value === undefined) return;
-      rows.push(
-        h(
-          "div",
-          { class: `stat stat-${key}`, "data-stat": key, "data-value": value },
-          h("dt", {}, label),
-          h("dd", {}, format(value)),
-        ),
-      );
-    };
-    add("distance_km", "Distancia", st.distance_km, fmt.km);
-    add("elevation_gain_m", "Desnivel positivo", st.elevation_gain_m, (v) => `+${fmt.meters(v)}`);
-    add("elevation_loss_m", "Desnivel negativo", st.elevation_loss_m, (v) => `−${fmt.meters(v)}`);
-    add("moving_time_s", "Tiempo en movimiento", st.moving_time_s, fmt.duration);
-    add("duration_s", "Tiempo total", st.duration_s, fmt.duration);
-    add("avg_speed_kmh", "Velocidad media", st.avg_speed_kmh, fmt.speed);
-    add("max_speed_kmh", "Velocidad máxima", st.max_speed_kmh, fmt.speed);
-    add("min_elevation_m", "Altitud mínima", st.min_elevation_m, fmt.meters);
-    add("max_elevation_m", "Altitud máxima", st.max_elevation_m, fmt.meters);
-    add("avg_hr", "Pulso medio", st.avg_hr, (v) => `${fmt.integer(v)} ppm`);
-    add("max_hr", "Pulso máximo", st.max_hr, (v) => `${fmt.integer(v)} ppm`);
-    add("avg_cadence", "Cadencia media", st.avg_cadence, (v) => `${fmt.integer(v)} rpm`);
-    add("avg_power", "Potencia media", st.avg_power, (v) => `${fmt.integer(v)} W`);
-    add("max_power", "Potencia máxima", st.max_power, (v) => `${fmt.integer(v)} W`);
-    add("start_time", "Salida", st.start_time, fmt.dateTime);
-    return h(
-      "section",
-      { class: "card result-stats", id: "cifras", "aria-labelledby": "titulo-cifras" },
-      h("h3", { id: "titulo-cifras" }, "Cifras"),
-      rows.length
-        ? h("dl", { class: "stats" }, rows)
-        : h("p", { class: "muted" }, "Sin cifras para este archivo."),
-    );
-  }
-
-  function onResize() {
-    if (result && result.profile) result.profile.redraw();
-  }
   let resizeTimer = null;
   const resizeListener = () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(onResize, 150);
+    resizeTimer = setTimeout(() => stage && stage.resize(), 150);
   };
   window.addEventListener("resize", resizeListener);
 
@@ -642,11 +420,13 @@ export function tripView(route) {
     },
     destroy() {
       destroyed = true;
-      clearResult();
+      if (stage) stage.destroy();
+      clearOverview();
+      upload.destroy();
       clearTimeout(listTimer);
+      clearTimeout(totalsTimer);
       clearTimeout(resizeTimer);
       window.removeEventListener("resize", resizeListener);
     },
   };
 }
-

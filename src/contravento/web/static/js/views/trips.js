@@ -93,7 +93,13 @@ function tripItem(trip) {
       { href: `#/viajes/${trip.id}`, class: "trip-link" },
       h("span", { class: "trip-title" }, trip.title),
       trip.description ? h("span", { class: "trip-desc" }, trip.description) : null,
-      h("span", { class: "trip-date" }, `Creado el ${fmt.date(trip.created_at)}`),
+      h(
+        "span",
+        { class: "trip-date" },
+        trip.stage_count
+          ? `${trip.stage_count} ${trip.stage_count === 1 ? "etapa" : "etapas"} · ${fmt.km(trip.distance_km)}`
+          : `Sin etapas · creado el ${fmt.date(trip.created_at)}`,
+      ),
     ),
   );
 }
