@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import PHONE, Watched
 from tests.live import Client
 from tests.support import SAMPLES
@@ -109,8 +110,11 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
     page = w.page
     page.goto(w.base_url + "/")
     page.get_by_role("heading", name="Entrar", level=1).wait_for()
+    assert_accessible(page, "sign in")
 
     page.get_by_role("link", name="Crea una").click()
+    page.get_by_role("heading", name="Crear cuenta", level=1).wait_for()
+    assert_accessible(page, "sign up")
     page.get_by_label("Nombre").fill("Ana Ciclista")
     page.get_by_label("Correo electrónico").fill(f"ana{os.getpid()}{id(page)}@example.com")
     page.get_by_label("Contraseña").fill("pedales-123")
@@ -118,11 +122,13 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
 
     page.get_by_role("heading", name="Mis viajes", level=1).wait_for()
     page.get_by_text("Aún no tienes viajes").wait_for()
+    assert_accessible(page, "my trips")
     page.get_by_label("Título").fill("Vuelta a Richmond")
     page.get_by_label("Descripción (opcional)").fill("Primera etapa, con potencia y pulso.")
     page.get_by_role("button", name="Crear viaje").click()
     page.get_by_role("heading", name="Vuelta a Richmond", level=1).wait_for()
     page.get_by_text("Todavía no hay archivos").wait_for()
+    assert_accessible(page, "empty trip")
 
     page.set_input_files("#gpx-input", str(RIDE))
     wait_status(w, "Completado")
@@ -151,6 +157,7 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
         f"{round(stats['avg_power'])}\u00a0W"
     )
     assert page.locator("#lista-archivos .badge").inner_text() == "Completado"
+    assert_accessible(page, "completed stage")
 
     # online: OpenStreetMap tiles were asked for (and answered by the stub)
     assert page.get_attribute("#mapa", "data-tiles") == "osm"
@@ -216,6 +223,7 @@ def test_broken_file_shows_spanish_error(
     assert page.locator("#mapa").count() == 0
     page.locator("#lista-archivos .badge").get_by_text("Error").wait_for()
     page.get_by_role("button", name="Subir otro archivo").wait_for()
+    assert_accessible(page, "failed stage")
 
 
 def test_offline_two_segments_dropped_keyboard(open_page: Any, api_client: Client) -> None:
