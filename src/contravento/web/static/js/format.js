@@ -122,3 +122,10 @@ export function rideStartText(stats) {
   if (!start) return null;
   return `${start.date}, ${start.time}${start.local ? "" : `${NBSP}UTC`}`;
 }
+
+// Gain and loss: "+325 m", "−120 m"; nothing climbed or descended is plain "0 m".
+export const gain = (v) => (Math.round(v) === 0 ? meters(0) : `+${meters(v)}`);
+export const loss = (v) => (Math.round(v) === 0 ? meters(0) : `${MINUS}${meters(Math.abs(v))}`);
+
+// The day of an instant when the ride's zone is not known: "1 jun 2024" (UTC).
+export const day = (iso) => zonedFormat("UTC", "date").format(new Date(iso));

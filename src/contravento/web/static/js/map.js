@@ -177,6 +177,7 @@ export function renderTripMap(container, stages, { online, onOffline, onSelect }
   const L = window.L;
   const map = baseMap(container, { online, onOffline });
   const group = L.featureGroup().addTo(map);
+  const drawn = [];
   for (const stage of stages) {
     const latlngs = toLatLngs(trackLines(stage.feature));
     if (!latlngs.length) continue;
@@ -191,14 +192,12 @@ export function renderTripMap(container, stages, { online, onOffline, onSelect }
       .bindTooltip(stage.title, { sticky: true })
       .on("click", () => onSelect && onSelect(stage.id))
       .addTo(group);
-    const el = line.getElement();
-    if (el) {
-      el.dataset.fileId = stage.id;
-      el.setAttribute("aria-hidden", "true");
-    }
+    drawn.push([line, stage.id]);
   }
-  container.dataset.stageCount = String(group.getLayers().length);
+  container.dataset.stageCount = String(drawn.length);
   const moved = keepFitted(map, () => group.getBounds());
+  // the paths exist once the map has a view (Leaflet defers them until then)
+  for (const [line, id] of drawn) line.getElement().dataset.fileId = id;
   return {
     map,
     resize: () => map.invalidateSize(),

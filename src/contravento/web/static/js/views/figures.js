@@ -14,8 +14,8 @@ const watts = (v) => fmt.withUnit(v, 0, "W");
 
 const COMPUTED = [
   ["distance_km", "Distancia", fmt.km],
-  ["elevation_gain_m", "Desnivel positivo", (v) => `+${fmt.meters(v)}`],
-  ["elevation_loss_m", "Desnivel negativo", (v) => `${fmt.MINUS}${fmt.meters(v)}`],
+  ["elevation_gain_m", "Desnivel positivo", fmt.gain],
+  ["elevation_loss_m", "Desnivel negativo", fmt.loss],
   ["moving_time_s", "Tiempo en movimiento", fmt.duration],
   ["duration_s", "Tiempo total", fmt.duration],
   ["avg_speed_kmh", "Velocidad media", fmt.speed],
@@ -33,8 +33,8 @@ const DEVICE = [
   ["distance_km", "Distancia", fmt.km],
   ["timer_time_s", "Tiempo en movimiento", fmt.duration],
   ["elapsed_time_s", "Tiempo total", fmt.duration],
-  ["ascent_m", "Desnivel positivo", (v) => `+${fmt.meters(v)}`],
-  ["descent_m", "Desnivel negativo", (v) => `${fmt.MINUS}${fmt.meters(v)}`],
+  ["ascent_m", "Desnivel positivo", fmt.gain],
+  ["descent_m", "Desnivel negativo", fmt.loss],
   ["avg_speed_kmh", "Velocidad media", fmt.speed],
   ["max_speed_kmh", "Velocidad máxima", fmt.speed],
   ["avg_hr", "Pulso medio", ppm],

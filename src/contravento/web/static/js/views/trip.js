@@ -32,13 +32,13 @@ function totalsBlock(totals) {
   };
   add("stage_count", "Etapas", totals.stage_count, fmt.integer);
   add("distance_km", "Distancia", totals.distance_km, fmt.km);
-  add("elevation_gain_m", "Desnivel positivo", totals.elevation_gain_m, (v) => `+${fmt.meters(v)}`);
-  add("elevation_loss_m", "Desnivel negativo", totals.elevation_loss_m, (v) => `${fmt.MINUS}${fmt.meters(v)}`);
+  add("elevation_gain_m", "Desnivel positivo", totals.elevation_gain_m, fmt.gain);
+  add("elevation_loss_m", "Desnivel negativo", totals.elevation_loss_m, fmt.loss);
   add("moving_time_s", "En movimiento", totals.moving_time_s, fmt.duration);
   add("elapsed_time_s", "Tiempo total", totals.elapsed_time_s, fmt.duration);
   if (totals.first_ride_at) {
-    const first = fmt.date(totals.first_ride_at);
-    const last = totals.last_ride_at ? fmt.date(totals.last_ride_at) : first;
+    const first = fmt.day(totals.first_ride_at);
+    const last = totals.last_ride_at ? fmt.day(totals.last_ride_at) : first;
     items.push(
       h(
         "div",
