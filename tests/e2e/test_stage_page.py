@@ -13,7 +13,7 @@ from typing import Any
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import PHONE, Watched
 from tests.e2e.rides import climb, loop
-from tests.e2e.test_web import WAIT_MS, api_get, wait_status
+from tests.e2e.test_web import wait_status
 from tests.live import Client
 
 NBSP = "\u00a0"
@@ -87,7 +87,12 @@ def test_profile_ticks_on_a_two_and_a_half_km_step(
     w, _, _ = open_trip(open_page, api_client)
     page = w.page
     # 11 km from 9 m below sea level to 325 m, with heart rate and cadence
-    upload(page, tmp_path, "subida-al-puerto-de-la-pena-negra-desde-piedrahita.gpx", climb(11, low=-9, hr=True))
+    upload(
+        page,
+        tmp_path,
+        "subida-al-puerto-de-la-pena-negra-desde-piedrahita.gpx",
+        climb(11, low=-9, hr=True),
+    )
     wait_status(w, "Completado")
     svg = page.locator("#perfil svg")
     svg.wait_for()
@@ -200,7 +205,9 @@ def test_figures_ride_local_time_unusable_times_indoor_device(
 
     # times that cannot be trusted: a notice, and no times or speeds
     reopen({"time_quality": "constant"})
-    page.locator("#aviso-tiempos").get_by_text("Los tiempos de este archivo no son fiables").wait_for()
+    page.locator("#aviso-tiempos").get_by_text(
+        "Los tiempos de este archivo no son fiables"
+    ).wait_for()
     for key in ("moving_time_s", "duration_s", "avg_speed_kmh", "start_time"):
         assert page.locator(f'#cifras [data-stat="{key}"]').count() == 0, key
     assert page.locator('#cifras [data-stat="distance_km"]').count() == 1
@@ -216,7 +223,12 @@ def test_figures_ride_local_time_unusable_times_indoor_device(
 def test_phone_layout_and_dark_scheme(open_page: Any, api_client: Client, tmp_path: Path) -> None:
     w, _, _ = open_trip(open_page, api_client, viewport=PHONE, color_scheme="dark")
     page = w.page
-    upload(page, tmp_path, "2024-06-01_garmin-edge-530_vuelta-larga-por-la-sierra-de-gredos.gpx", climb(6))
+    upload(
+        page,
+        tmp_path,
+        "2024-06-01_garmin-edge-530_vuelta-larga-por-la-sierra-de-gredos.gpx",
+        climb(6),
+    )
     wait_status(w, "Completado")
     page.locator("#mapa path.cv-ruta").wait_for(state="attached")
 
