@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,39 @@ def test_states_pushed_over_sse_with_polling_blocked(
     assert polled == []  # every state came over the stream
     assert len(streamed) >= 1
     page.locator('#cifras [data-stat="distance_km"]').wait_for()
+
+
+def test_retrying_then_reconnect_with_last_event_id(
+    open_page: Any, api_client: Client, tmp_path: Path
+) -> None:
+    """A stream that ends after `retrying` (the server's bounded lifetime) is opened again
+    after its `retry:`, naming the last event it saw; the states it then sends are shown."""
+    w, _, _ = open_trip(open_page, api_client)
+    page = w.page
+    asked: list[str | None] = []
+
+    def stream(route: Any) -> None:
+        asked.append(route.request.headers.get("last-event-id"))
+        status_url = route.request.url.removesuffix("/events") + "/status"
+        real = route.fetch(url=status_url).json()
+        while len(asked) > 1 and real["processing_status"] != "completed":
+            time.sleep(0.1)  # the second stream tells the real outcome, once there is one
+            real = route.fetch(url=status_url).json()
+        if len(asked) == 1:
+            body = {**real, "processing_status": "pending", "attempts": 1, "stats": None}
+            body["next_attempt_at"] = "2030-01-01T10:00:00Z"
+            text = f"retry: 100\n\nevent: retrying\nid: 41\ndata: {json.dumps(body)}\n\n"
+        else:
+            text = f"event: completed\nid: 42\ndata: {json.dumps(real)}\n\n"
+        route.fulfill(status=200, content_type="text/event-stream", body=text)
+
+    page.route(re.compile(r".*/gpx/[^/]+/events$"), stream)
+    upload(page, tmp_path, "reintento.gpx", climb(3))
+    wait_status(w, "Completado")
+    seen = page.evaluate("window.__estados")
+    assert seen[-2:] == ["Reintentando", "Completado"], seen
+    assert asked[:2] == [None, "41"]
+    assert page.get_attribute("#detalle", "data-live") == "sse"
 
 
 def test_polling_fallback_when_the_stream_is_blocked(

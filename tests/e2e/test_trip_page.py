@@ -72,7 +72,7 @@ STAGES = [
 def test_several_files_at_once_one_map_totals_and_edits(
     open_page: Any, api_client: Client, tmp_path: Path
 ) -> None:
-    w, _, trip_id = open_trip(open_page, api_client)
+    w, headers, trip_id = open_trip(open_page, api_client)
     page = w.page
     drop(page, STAGES)
 
@@ -151,6 +151,23 @@ def test_several_files_at_once_one_map_totals_and_edits(
     item = page.locator(f'#lista-archivos li[data-file-id="{target["gpx_file_id"]}"]')
     item.get_by_text("Villatoro – Piedrahíta").wait_for()
     assert STAGES[2][0] in item.inner_text()
+
+    # a blank title is refused by the API, and its Spanish sentence is shown as it is
+    page.get_by_role("button", name="Editar el título y la descripción de «Viaje»").click()
+    page.get_by_label("Título").fill("   ")
+    page.locator("#formulario-viaje").get_by_role("button", name="Guardar").click()
+    refused = api_client.http.patch(
+        f"/trips/{trip_id}", json={"title": "", "description": None}, headers=headers
+    )
+    assert refused.status_code == 422
+    error = page.locator("#formulario-viaje .form-error")
+    error.wait_for()
+    assert error.inner_text() == refused.json()["error"]["message"]
+    assert "título" in error.inner_text()
+    page.locator("#formulario-viaje").get_by_role("button", name="Cancelar").click()
+    expected = [m for m in w.console_errors if "status of 422" in m]
+    assert len(expected) == 1  # the refused PATCH's own console line, nothing else
+    w.console_errors.remove(expected[0])
 
     # the trip's title and description, edited in place
     page.get_by_role("button", name="Editar el título y la descripción de «Viaje»").click()

@@ -19,24 +19,13 @@ const NETWORK_ERROR = () =>
     "No hay conexión con el servidor. Comprueba tu conexión a internet e inténtalo de nuevo.",
   );
 
-const FIELD_NAMES = {
-  email: "correo electrónico",
-  password: "contraseña",
-  display_name: "nombre",
-  title: "título",
-  description: "descripción",
-};
-
 export function errorFrom(status, text) {
   try {
     const body = JSON.parse(text);
     if (body && body.error && body.error.message) {
       const { code, message } = body.error;
+      // the server's Spanish sentence names the field and the rule: shown as it is
       const fields = Array.isArray(body.error.fields) ? body.error.fields : [];
-      if (code === "VALIDATION_ERROR" && fields.length) {
-        const names = fields.map((f) => FIELD_NAMES[f] || f).join(", ");
-        return new ApiError(status, code, `Revisa estos datos: ${names}.`, fields);
-      }
       return new ApiError(status, code, message, fields);
     }
   } catch {
