@@ -296,4 +296,5 @@ def test_phone_layout_and_dark_scheme(open_page: Any, api_client: Client, tmp_pa
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
     assert luminance(bg) < 60 < 180 < luminance(ink), (bg, ink)
+    assert "null" not in page.inner_text("main")
     assert_accessible(page, "phone, dark")

@@ -96,6 +96,12 @@ def test_several_files_at_once_one_map_totals_and_edits(
         li.inner_text().split("\n")[0] for li in page.locator("#lista-archivos li .file-name").all()
     ]
     assert names == [STAGES[1][0], STAGES[2][0], STAGES[0][0]]
+    # long hyphenated names wrap where a line is full, not at every hyphen: two lines at most
+    for name in page.locator("#lista-archivos .file-name").all():
+        lines = name.evaluate(
+            "e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)"
+        )
+        assert lines < 2.5, (name.inner_text(), lines)
     first = page.locator("#lista-archivos li").first.inner_text()
     assert "1 jun 2024" in first  # the ride's date, not the upload's
 
@@ -277,6 +283,8 @@ def test_file_input_takes_every_format_and_a_zip_import(
     archive.write_bytes(b"PK\x05\x06" + bytes(18))
     page.set_input_files("#gpx-input", str(archive))
     item = page.locator("#subidas li", has_text="export_strava.zip")
+    item.get_by_text("3 archivos dentro; 0 etapas creadas…").wait_for(timeout=WAIT_MS)
+    assert "null" not in item.inner_text()
     item.get_by_text("3 archivos dentro; 1 etapa creada, 2 omitidos.").wait_for(timeout=WAIT_MS)
     assert len(asked) >= 2
     link = item.locator(f'.import-created [data-file-id="{created["gpx_file_id"]}"] a')

@@ -126,7 +126,7 @@ export function renderProfile(container, series, { onCursor } = {}) {
     : null;
   const chart = h("div", { class: "perfil-grafico" });
   const readout = h("p", { class: "perfil-lectura", "aria-live": "polite" }, " ");
-  container.append(chart, readout, toggles);
+  container.append(...[chart, readout, toggles].filter(Boolean));
 
   function draw() {
     chart.replaceChildren();

@@ -225,7 +225,7 @@ export function uploadPanel({ tripId, onUploaded, onSettled }) {
       `${created.length} ${created.length === 1 ? "etapa creada" : "etapas creadas"}` +
       (skipped.length ? `, ${skipped.length} ${skipped.length === 1 ? "omitido" : "omitidos"}` : "") +
       (done ? "." : "…");
-    detail.replaceChildren(
+    const parts = [
       created.length
         ? h(
             "ul",
@@ -249,7 +249,8 @@ export function uploadPanel({ tripId, onUploaded, onSettled }) {
             ),
           )
         : null,
-    );
+    ];
+    detail.replaceChildren(...parts.filter(Boolean));
     if (done) announce(text.textContent);
   }
 
