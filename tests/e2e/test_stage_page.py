@@ -171,9 +171,15 @@ def test_loop_shows_both_markers(open_page: Any, api_client: Client, tmp_path: P
     wait_status(w, "Completado")
     page.locator("#mapa path.cv-llegada").wait_for()
     assert page.get_attribute("#mapa", "data-loop") == "true"
-    start = page.locator("#mapa path.cv-salida").bounding_box()
-    end = page.locator("#mapa path.cv-llegada").bounding_box()
-    assert start and end
+    page.locator("#perfil svg").wait_for()  # the layout settled: the map refits no more
+    page.wait_for_timeout(300)
+    # both boxes in one frame (a refit between two separate reads would move one of them)
+    start, end = page.evaluate(
+        """() => ["cv-salida", "cv-llegada"].map((c) => {
+            const r = document.querySelector(`#mapa path.${c}`).getBoundingClientRect();
+            return { x: r.x, y: r.y, width: r.width, height: r.height };
+        })"""
+    )
     # the end is a wider ring under the start: it shows around it on all sides
     assert end["width"] > start["width"] + 6
     assert end["x"] < start["x"] and end["x"] + end["width"] > start["x"] + start["width"]
