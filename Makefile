@@ -71,7 +71,7 @@ bench: install
 	$(UV) run --frozen python -m bench.capacity
 
 screenshots: install chromium
-	UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest -q -p no:cacheprovider tests/e2e -k completed
+	UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest -q -p no:cacheprovider tests/e2e -k "completed or several_files"
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

@@ -123,9 +123,14 @@ def open_page(browser: Any, web_server: ApiServer) -> Iterator[Callable[..., Wat
         *,
         offline: bool = False,
         token: str | None = None,
+        color_scheme: str = "light",
     ) -> Watched:
         context = browser.new_context(
-            viewport=viewport, locale="es-ES", timezone_id="Europe/Madrid", accept_downloads=True
+            viewport=viewport,
+            locale="es-ES",
+            timezone_id="Europe/Madrid",
+            accept_downloads=True,
+            color_scheme=color_scheme,
         )
         page = context.new_page()
         w = Watched(page, context, web_server.url)

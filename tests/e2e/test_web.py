@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import PHONE, Watched
 from tests.live import Client
 from tests.support import SAMPLES
@@ -34,7 +35,8 @@ def full_page_screenshot(page: Any, path: Path) -> None:
 
 
 def km_es(value: float) -> str:
-    return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") + " km"
+    """The page's distance: es-ES digits, a no-break space before the unit."""
+    return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") + "\u00a0km"
 
 
 def path_vertices(d: str) -> tuple[int, int]:
@@ -87,10 +89,14 @@ def check_route_drawn(w: Watched, file_id: str) -> dict[str, Any]:
         assert left >= 0 and left + inner["width"] <= box["width"], sel
         assert top >= 0 and top + inner["height"] <= box["height"], sel
 
-    profile = track["profile"]
+    # the profile is drawn from the profile series (full resolution), every sample with a height
+    series = api_get(w, f"/gpx/{file_id}/profile")
+    heights = [e for e in series["elevation_m"] if e is not None]
+    assert len(heights) > len(track["profile"]) or len(heights) == series["source_point_count"]
     line = page.locator("#perfil polyline.perfil-linea")
-    assert line.get_attribute("data-point-count") == str(len(profile))
-    assert len((line.get_attribute("points") or "").split()) == len(profile)
+    line.wait_for(timeout=WAIT_MS)
+    assert line.get_attribute("data-point-count") == str(len(heights))
+    assert len((line.get_attribute("points") or "").split()) == len(heights)
 
     stats = status["stats"]
     distance = page.locator('#cifras [data-stat="distance_km"]')
@@ -104,8 +110,11 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
     page = w.page
     page.goto(w.base_url + "/")
     page.get_by_role("heading", name="Entrar", level=1).wait_for()
+    assert_accessible(page, "sign in")
 
     page.get_by_role("link", name="Crea una").click()
+    page.get_by_role("heading", name="Crear cuenta", level=1).wait_for()
+    assert_accessible(page, "sign up")
     page.get_by_label("Nombre").fill("Ana Ciclista")
     page.get_by_label("Correo electrónico").fill(f"ana{os.getpid()}{id(page)}@example.com")
     page.get_by_label("Contraseña").fill("pedales-123")
@@ -113,11 +122,13 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
 
     page.get_by_role("heading", name="Mis viajes", level=1).wait_for()
     page.get_by_text("Aún no tienes viajes").wait_for()
+    assert_accessible(page, "my trips")
     page.get_by_label("Título").fill("Vuelta a Richmond")
     page.get_by_label("Descripción (opcional)").fill("Primera etapa, con potencia y pulso.")
     page.get_by_role("button", name="Crear viaje").click()
     page.get_by_role("heading", name="Vuelta a Richmond", level=1).wait_for()
     page.get_by_text("Todavía no hay archivos").wait_for()
+    assert_accessible(page, "empty trip")
 
     page.set_input_files("#gpx-input", str(RIDE))
     wait_status(w, "Completado")
@@ -126,11 +137,13 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
     assert seen in (["Pendiente", "Procesando", "Completado"], ["Procesando", "Completado"])
 
     # the upload went through XHR and reported its bytes
-    assert page.get_attribute("#subida", "data-state") == "done"
-    assert int(page.get_attribute("#subida", "data-events") or 0) >= 1
-    value, maximum = page.eval_on_selector("#progreso-subida", "p => [p.value, p.max]")
+    item = page.locator("#subidas li")
+    assert item.count() == 1
+    assert item.get_attribute("data-state") == "done"
+    assert int(item.get_attribute("data-events") or 0) >= 1
+    value, maximum = item.locator("progress").evaluate("p => [p.value, p.max]")
     assert value == maximum > RIDE.stat().st_size
-    assert "Subido «strava-ride-power-hr-cad.gpx»" in page.inner_text("#subida")
+    assert "Subido «strava-ride-power-hr-cad.gpx»" in item.inner_text()
     assert page.inner_text("#modo-proceso") == "Procesado en segundo plano"
 
     file_id = page.get_attribute("#lista-archivos li", "data-file-id") or ""
@@ -141,9 +154,10 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
     for key in ("avg_hr", "max_hr", "avg_cadence", "avg_power", "max_power", "moving_time_s"):
         assert page.locator(f'#cifras [data-stat="{key}"]').count() == 1, key
     assert page.locator('#cifras [data-stat="avg_power"] dd').inner_text() == (
-        f"{round(stats['avg_power'])} W"
+        f"{round(stats['avg_power'])}\u00a0W"
     )
     assert page.locator("#lista-archivos .badge").inner_text() == "Completado"
+    assert_accessible(page, "completed stage")
 
     # online: OpenStreetMap tiles were asked for (and answered by the stub)
     assert page.get_attribute("#mapa", "data-tiles") == "osm"
@@ -151,7 +165,7 @@ def test_signup_trip_upload_completed_route(open_page: Any, tmp_path: Path) -> N
 
     # the original comes back byte for byte
     with page.expect_download() as info:
-        page.get_by_role("button", name="Descargar el GPX original").click()
+        page.get_by_role("button", name="Descargar el archivo original").click()
     download = info.value
     assert download.suggested_filename == RIDE.name
     assert Path(download.path()).read_bytes() == RIDE.read_bytes()
@@ -182,11 +196,12 @@ def test_broken_file_shows_spanish_error(
     page.goto(f"{w.base_url}/#/viajes/{trip_id}")
     page.get_by_role("heading", name="Viaje", level=1).wait_for()
 
-    # not a .gpx: refused in the browser, nothing is sent
+    # not an activity file: refused in the browser, nothing is sent
     notes = tmp_path / "notas.txt"
     notes.write_text("hola")
     page.set_input_files("#gpx-input", str(notes))
-    page.get_by_text("«notas.txt» no es un archivo .gpx").wait_for()
+    page.get_by_text("«notas.txt» no es un archivo de actividad").wait_for()
+    assert api_get(w, f"/trips/{trip_id}/gpx") == []
 
     # a GPX cut in half: accepted, then the job fails with a Spanish message and advice
     broken = tmp_path / "etapa-cortada.gpx"
@@ -208,6 +223,7 @@ def test_broken_file_shows_spanish_error(
     assert page.locator("#mapa").count() == 0
     page.locator("#lista-archivos .badge").get_by_text("Error").wait_for()
     page.get_by_role("button", name="Subir otro archivo").wait_for()
+    assert_accessible(page, "failed stage")
 
 
 def test_offline_two_segments_dropped_keyboard(open_page: Any, api_client: Client) -> None:

@@ -43,9 +43,13 @@ def test_every_reference_resolves_and_nothing_comes_from_elsewhere() -> None:
     for ref in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert (STATIC_DIR / ref.removeprefix("/static/")).is_file(), ref
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html), "no asset from another origin"
-    for module in (STATIC_DIR / "js").glob("*.js"):
-        for ref in re.findall(r'from "(\./[^"]+)"', module.read_text()):
-            assert (module.parent / ref).is_file(), f"{module.name}: {ref}"
+    modules = sorted((STATIC_DIR / "js").rglob("*.js"))
+    assert len(modules) > 1
+    for module in modules:
+        refs = re.findall(r'from "([^"]+)"', module.read_text())
+        for ref in refs:
+            assert ref.startswith(("./", "../")), f"{module.name}: {ref} (no bare or remote import)"
+            assert (module.parent / ref).resolve().is_file(), f"{module.name}: {ref}"
 
 
 async def test_app_served_at_root_without_shadowing_the_api(tmp_path: Path) -> None:

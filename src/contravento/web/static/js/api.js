@@ -1,4 +1,5 @@
-// The JSON API of this same origin: bearer token, Spanish error bodies, XHR upload with progress.
+// The JSON API of this same origin: bearer token, Spanish error bodies, XHR upload with
+// progress and cancel.
 
 const TOKEN_KEY = "contravento.token";
 
@@ -18,24 +19,13 @@ const NETWORK_ERROR = () =>
     "No hay conexión con el servidor. Comprueba tu conexión a internet e inténtalo de nuevo.",
   );
 
-const FIELD_NAMES = {
-  email: "correo electrónico",
-  password: "contraseña",
-  display_name: "nombre",
-  title: "título",
-  description: "descripción",
-};
-
 export function errorFrom(status, text) {
   try {
     const body = JSON.parse(text);
     if (body && body.error && body.error.message) {
       const { code, message } = body.error;
+      // the server's Spanish sentence names the field and the rule: shown as it is
       const fields = Array.isArray(body.error.fields) ? body.error.fields : [];
-      if (code === "VALIDATION_ERROR" && fields.length) {
-        const names = fields.map((f) => FIELD_NAMES[f] || f).join(", ");
-        return new ApiError(status, code, `Revisa estos datos: ${names}.`, fields);
-      }
       return new ApiError(status, code, message, fields);
     }
   } catch {
@@ -67,7 +57,12 @@ export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
-function authHeaders() {
+// For requests made outside request() (the event stream): a 401 ends the session the same way.
+export function reportUnauthorized(error) {
+  unauthorized(error);
+}
+
+export function authHeaders() {
   const token = auth.token;
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
@@ -108,9 +103,10 @@ export async function login(email, password) {
 }
 
 // POST /trips/{id}/gpx as multipart `file`, reporting bytes sent as they leave the browser.
-export function uploadGpx(tripId, file, onProgress) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
+// { promise, abort }: abort() cancels the upload in flight (the promise rejects with ABORTED).
+export function uploadFile(tripId, file, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise((resolve, reject) => {
     xhr.open("POST", `/trips/${encodeURIComponent(tripId)}/gpx`);
     xhr.setRequestHeader("Accept", "application/json");
     for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
@@ -119,7 +115,7 @@ export function uploadGpx(tripId, file, onProgress) {
     });
     xhr.addEventListener("load", () => {
       if (xhr.status >= 200 && xhr.status < 300) {
-        resolve(JSON.parse(xhr.responseText));
+        resolve({ status: xhr.status, body: JSON.parse(xhr.responseText) });
         return;
       }
       const error = errorFrom(xhr.status, xhr.responseText);
@@ -128,12 +124,13 @@ export function uploadGpx(tripId, file, onProgress) {
     });
     xhr.addEventListener("error", () => reject(NETWORK_ERROR()));
     xhr.addEventListener("abort", () =>
-      reject(new ApiError(0, "ABORTED", "Se ha cancelado la subida.")),
+      reject(new ApiError(0, "ABORTED", "Has cancelado la subida.")),
     );
     const form = new FormData();
     form.append("file", file, file.name);
     xhr.send(form);
   });
+  return { promise, abort: () => xhr.abort() };
 }
 
 // The original file needs the bearer token, so fetch it and hand the browser a blob to save.
