@@ -215,8 +215,8 @@ def test_figures_ride_local_time_unusable_times_indoor_device(
     file_id = page.url.rsplit("/", 1)[-1]
     stage_url = f"{w.base_url}/#/viajes/{trip_id}/archivos/{file_id}"
 
-    # no zone known yet: the start in UTC, and said so
-    assert page.inner_text('#cifras [data-stat="start_time"] dd') == f"1 jun 2024, 11:05{NBSP}UTC"
+    # the service found the ride's zone from its start (the ride is in Spain: CEST, UTC+2)
+    assert page.inner_text('#cifras [data-stat="start_time"] dd') == "1 jun 2024, 13:05"
 
     def reopen(patch: dict[str, Any]) -> None:
         page.unroute(re.compile(r".*/gpx/[^/]+/events$"))
@@ -226,6 +226,10 @@ def test_figures_ride_local_time_unusable_times_indoor_device(
         page.goto(stage_url)
         wait_status(w, "Completado")
         page.locator("#cifras").wait_for()
+
+    # no zone known (a file processed before zones existed): the start in UTC, and said so
+    reopen({"timezone": None, "start_time_local": None})
+    assert page.inner_text('#cifras [data-stat="start_time"] dd') == f"1 jun 2024, 11:05{NBSP}UTC"
 
     # the ride's own zone (the browser is in Madrid; the ride was in New York)
     device = {"distance_km": 4.02, "timer_time_s": 1000, "ascent_m": 331, "max_speed_kmh": 31.5}
