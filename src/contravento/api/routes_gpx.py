@@ -75,6 +75,7 @@ async def upload_gpx(
                 limit=settings.max_upload_bytes,
                 limit_mb=settings.gpx_max_upload_mb,
                 idle_timeout_s=settings.upload_idle_timeout_s,
+                max_inflated_mb=settings.gpx_max_inflated_mb,
             )
         row, created = await uploads.register_upload(
             session,
