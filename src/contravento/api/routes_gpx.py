@@ -48,7 +48,13 @@ def _status_url(row: GPXFile) -> str:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadOut,
     openapi_extra=_UPLOAD_BODY,
-    responses={200: {"model": UploadOut, "description": "The same bytes were already uploaded"}},
+    responses={
+        200: {
+            "model": UploadOut,
+            "description": "The same bytes were already uploaded (`duplicate_of`: the file "
+            "holding the ride)",
+        }
+    },
 )
 async def upload_gpx(
     request: Request,
@@ -102,6 +108,7 @@ async def upload_gpx(
         status_url=_status_url(row),
         task_id=row.celery_task_id,
         duplicate=not created,
+        duplicate_of=None if created else (row.duplicate_of_id or row.id),
     )
     return JSONResponse(
         body.model_dump(mode="json"),
