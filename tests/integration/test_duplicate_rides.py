@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 import gpxpy
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from contravento.db.migrate import alembic_config, upgrade
 from tests.integration.conftest import Api, api_for, make_settings
-from tests.support import sample
+from tests.support import pg_test_database, sample, sqlalchemy_url
 
 RIDE = "strava-ride-power-hr-cad.gpx"
 OTHER = "garmin-connect-run-hr-cad-ns3-prefix.gpx"
@@ -116,3 +122,43 @@ async def test_twins_finishing_at_once_leave_exactly_one_completed(
             others = [d for d in done if d is not completed[0]]
             assert all(d["error_code"] == "DUPLICATE_RIDE" for d in others), done
             assert {d["duplicate_of"] for d in others} == {completed[0]["gpx_file_id"]}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
+        return
+    with pg_test_database("cv_twins") as dsn:
+        yield sqlalchemy_url(dsn)
+
+
+async def test_the_migration_downgrades_and_upgrades_in_place(
+    own_database: str, tmp_path: Path
+) -> None:
+    """f6c3d9e2a7b1 down and up again keeps every file, track and stats row (no table copy,
+    which on SQLite would cascade-delete them)."""
+    url = own_database
+    await asyncio.to_thread(upgrade, url)
+    async with api_for(make_settings(url, tmp_path)) as api:
+        headers = await api.signup()
+        trip = await api.trip(headers)
+        first = await _done(api, headers, trip, sample(RIDE), "salida.gpx")
+        twin = await _done(api, headers, trip, gzip.compress(sample(RIDE)), "s.gpx.gz")
+        assert twin["duplicate_of"] == first["gpx_file_id"]
+        await api.app.state.ctx.engine.dispose()
+
+        counts = "SELECT (SELECT count(*) FROM gpx_files), (SELECT count(*) FROM gpx_route_stats)"
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "e5a8b2c7d1f3")
+        async with api.app.state.ctx.sessions() as session:
+            assert tuple((await session.execute(text(counts))).one()) == (2, 1)
+            with pytest.raises(DBAPIError):
+                await session.execute(text("SELECT duplicate_of_id FROM gpx_files"))
+        await api.app.state.ctx.engine.dispose()
+        await asyncio.to_thread(upgrade, url)
+        async with api.app.state.ctx.sessions() as session:
+            assert tuple((await session.execute(text(counts))).one()) == (2, 1)
+        status = await api.client.get(f"/gpx/{twin['gpx_file_id']}/status", headers=headers)
+        assert status.json()["duplicate_of"] is None  # the pointer went with the downgrade
+        track = await api.client.get(f"/gpx/{first['gpx_file_id']}/track", headers=headers)
+        assert track.status_code == 200
