@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from contravento.db.migrate import alembic_config, upgrade
+from tests.integration.celery_stack import Stack, redis_db  # noqa: F401  (fixture)
 from tests.integration.conftest import Api, api_for, make_settings
 from tests.support import pg_test_database, sample, sqlalchemy_url
 
@@ -162,3 +163,28 @@ async def test_the_migration_downgrades_and_upgrades_in_place(
         assert status.json()["duplicate_of"] is None  # the pointer went with the downgrade
         track = await api.client.get(f"/gpx/{first['gpx_file_id']}/track", headers=headers)
         assert track.status_code == 200
+
+
+@pytest.mark.slow
+def test_a_celery_worker_fails_the_twin_too(
+    pg_database: str,
+    redis_db: int,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The same rule on a real worker (prefork, PostgreSQL): one processing path."""
+    stack = Stack(tmp_path, pg_database, redis_db, celery_force="true")
+    try:
+        stack.start_worker("tw1")
+        client = stack.start_api()
+        headers = client.signup()
+        trip = client.trip(headers)
+        first = client.upload(headers, trip, sample(RIDE), name="salida.gpx").json()
+        assert first["processing_mode"] == "celery"
+        assert client.wait_done(headers, first["gpx_file_id"])["processing_status"] == "completed"
+        twin = client.upload(headers, trip, gzip.compress(sample(RIDE)), name="s.gpx.gz").json()
+        done = client.wait_done(headers, twin["gpx_file_id"])
+        assert done["processing_status"] == "failed" and done["error_code"] == "DUPLICATE_RIDE"
+        assert done["duplicate_of"] == first["gpx_file_id"]
+        assert str(done["processed_by"]).startswith("tw1@")
+    finally:
+        stack.close()
