@@ -69,6 +69,7 @@ bench: install
 	$(UV) run --frozen python -m bench.auth
 	$(UV) run --frozen python -m bench.job_events
 	$(UV) run --frozen python -m bench.capacity
+	$(UV) run --frozen python -m bench.gzip_bomb
 
 screenshots: install chromium
 	UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest -q -p no:cacheprovider tests/e2e -k "completed or several_files"

@@ -119,12 +119,14 @@ def _upload_batch(
     meter: Meter,
     r: redis.Redis,
 ) -> Batch:
+    # a trip per upload: the same ride twice in one trip is a duplicate (DUPLICATE_RIDE)
+    trips = [trip, *(client.trip(headers) for _ in range(count - 1))]
     target = _done(stack) + count
     r.config_resetstat()
     t0 = time.perf_counter()
     started = meter.start()
     for i in range(count):
-        answer = client.upload(headers, trip, variant(data, f"cap {i} {time.time_ns()}"))
+        answer = client.upload(headers, trips[i], variant(data, f"cap {i} {time.time_ns()}"))
         if answer.status_code != 202:
             raise RuntimeError(f"upload answered {answer.status_code}: {answer.text[:300]}")
     deadline = time.monotonic() + 300
@@ -199,7 +201,8 @@ def run(
             idle = Batch(int(IDLE_S), IDLE_S, meter.stop(started), idle_calls, idle_usec)
 
             file_id = client.upload(headers, trip, variant(small, "track")).json()["gpx_file_id"]
-            big_id = client.upload(headers, trip, variant(big, "track")).json()["gpx_file_id"]
+            big_trip = client.trip(headers)
+            big_id = client.upload(headers, big_trip, variant(big, "track")).json()["gpx_file_id"]
             client.wait_done(headers, big_id, timeout=120)
             client.wait_done(headers, file_id, timeout=120)
             paths = {

@@ -59,7 +59,8 @@ def _ts(value: str) -> float:
 
 
 def variant(data: bytes, tag: str) -> bytes:
-    """Distinct bytes with the same content: an XML comment after the root element."""
+    """Distinct bytes with the same content: an XML comment after the root element. The ride
+    is the same: upload each variant to a trip of its own (else it fails DUPLICATE_RIDE)."""
     return data + f"<!-- bench {tag} {time.time_ns()} -->\n".encode()
 
 
@@ -125,15 +126,17 @@ def run(sizes: list[float], runs: int, baseline_runs: int, with_baseline: bool) 
             client = stack.start_api(**overrides)
             assert stack.api is not None
             headers = client.signup()
-            trip_id = client.trip(headers)
             rss_pid = stack.api.pid if mode == "in-process" else worker.pool_pids()[0]
             # warm-up: imports, pools and caches of the API and the worker
             for _ in range(2):
-                upload_and_wait(client, headers, trip_id, variant(files[sizes[0]], "warm"))
+                warm = variant(files[sizes[0]], "warm")
+                upload_and_wait(client, headers, client.trip(headers), warm)
             for size in sizes:
                 cell = results.setdefault((size, mode), [])
                 for i in range(runs):
                     data = variant(files[size], f"{mode} {i}")
+                    # a trip each: the same ride twice in one trip is a duplicate
+                    trip_id = client.trip(headers)
                     res = upload_and_wait(client, headers, trip_id, data, rss_pid=rss_pid)
                     if res["mode"] != ("background" if mode == "in-process" else "celery"):
                         raise RuntimeError(f"routed to {res['mode']} in mode {mode}")

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import os
 import uuid
+import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -63,13 +65,20 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
+_TINY_START = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
+
+
 def tiny_gpx(points: int = 30, *, lat0: float = 40.0, lon0: float = -3.7, seed: str = "") -> bytes:
-    """A small valid GPX (1 Hz, ~5 m steps) whose bytes vary with `seed`."""
+    """A small valid GPX (1 Hz, ~5 m steps) whose bytes vary with `seed`, and so does its
+    start (from 2024-05-01T10:00Z, seed "" included, over about ten years): rides of
+    different seeds are different rides, never same-ride duplicates of one another."""
+    start = _TINY_START + timedelta(seconds=zlib.crc32(seed.encode()) % (3650 * 86400))
     rows = []
     for i in range(points):
+        when = (start + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
         rows.append(
             f'<trkpt lat="{lat0 + i * 0.00005:.7f}" lon="{lon0:.7f}"><ele>{600 + i * 0.1:.1f}</ele>'
-            f"<time>2024-05-01T10:{i // 60:02d}:{i % 60:02d}Z</time></trkpt>"
+            f"<time>{when}</time></trkpt>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

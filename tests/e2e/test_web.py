@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import gpxpy
+
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import PHONE, Watched
 from tests.live import Client
@@ -224,6 +226,32 @@ def test_broken_file_shows_spanish_error(
     page.locator("#lista-archivos .badge").get_by_text("Error").wait_for()
     page.get_by_role("button", name="Subir otro archivo").wait_for()
     assert_accessible(page, "failed stage")
+
+
+def test_the_same_ride_again_says_so_and_links_the_first(
+    open_page: Any, api_client: Client, tmp_path: Path
+) -> None:
+    """Another export of a ride already in the trip: the page says it was already there (not
+    that the file could not be read) and links to the stage that holds it."""
+
+    headers = api_client.signup()
+    trip_id = api_client.trip(headers)
+    first = api_client.upload(headers, trip_id, RIDE.read_bytes(), name="salida.gpx").json()
+    assert api_client.wait_done(headers, first["gpx_file_id"])["processing_status"] == "completed"
+    w: Watched = open_page(token=headers["Authorization"].removeprefix("Bearer "))
+    page = w.page
+    page.goto(f"{w.base_url}/#/viajes/{trip_id}")
+    page.get_by_role("heading", name="Viaje", level=1).wait_for()
+    copy = tmp_path / "salida-exportada.gpx"
+    copy.write_text(gpxpy.parse(RIDE.read_text()).to_xml())
+    page.set_input_files("#gpx-input", str(copy))
+    wait_status(w, "Error")
+    panel = page.locator("#error-proceso")
+    panel.get_by_role("heading", name="Esta actividad ya estaba en el viaje").wait_for()
+    assert "«salida.gpx»" in panel.locator(".error-message").inner_text()
+    assert "Código: DUPLICATE_RIDE" in panel.inner_text()
+    link = panel.get_by_role("link", name="Ver la actividad que ya estaba")
+    assert link.get_attribute("href") == f"#/viajes/{trip_id}/archivos/{first['gpx_file_id']}"
 
 
 def test_offline_two_segments_dropped_keyboard(open_page: Any, api_client: Client) -> None:

@@ -105,10 +105,13 @@ async def test_in_process_jobs_run_one_at_a_time(api: Api, monkeypatch: pytest.M
 
     monkeypatch.setattr(processing, "_run_domain", tracked)
     headers = await api.signup()
-    trip_id = await api.trip(headers)
+    trips = [await api.trip(headers) for _ in range(4)]  # the same ride: a trip each
     data = sample("garmin-gpsmap64s-hike-two-segments.gpx")
     uploads = await asyncio.gather(
-        *(api.upload(headers, trip_id, data + f"<!-- {i} -->".encode()) for i in range(4))
+        *(
+            api.upload(headers, trip, data + f"<!-- {i} -->".encode())
+            for i, trip in enumerate(trips)
+        )
     )
     assert [r.status_code for r in uploads] == [202] * 4
     for r in uploads:

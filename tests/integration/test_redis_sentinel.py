@@ -111,7 +111,8 @@ class PromotionWatch(threading.Thread):
 
 
 def _data(index: int, big: bool) -> bytes:
-    # different bytes each (the same bytes twice would be a duplicate)
+    # different bytes each (the same bytes twice would be a duplicate; the same ride too,
+    # so each upload goes to a trip of its own)
     return BIG + f"<!-- upload {index} -->\n".encode() if big else tiny_gpx(seed=str(index))
 
 
@@ -158,11 +159,11 @@ def test_master_killed_mid_stream_no_upload_lost(sentinels: SentinelSet, stack: 
     client = stack.start_api()
     assert stack.api is not None
     headers = client.signup()
-    trip = client.trip(headers)
     uploads: list[Upload] = []
 
     def upload(index: int) -> Upload:
         big = index % 4 != 3  # three large (Celery) for each small one (in-process)
+        trip = client.trip(headers)  # a trip each: the same ride twice in one is a duplicate
         sent = time.monotonic()
         r = client.upload(headers, trip, _data(index, big), name=f"ruta-{index}.gpx")
         item = Upload(index, big, sent, time.monotonic(), r.status_code, r.json())

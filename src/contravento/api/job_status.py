@@ -22,6 +22,7 @@ def file_fields(row: GPXFile) -> dict[str, Any]:
         "error_code": row.error_code,
         "error_message": row.error_message,
         "created_at": row.created_at,
+        "duplicate_of": row.duplicate_of_id,
     }
 
 

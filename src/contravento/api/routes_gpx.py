@@ -48,7 +48,13 @@ def _status_url(row: GPXFile) -> str:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadOut,
     openapi_extra=_UPLOAD_BODY,
-    responses={200: {"model": UploadOut, "description": "The same bytes were already uploaded"}},
+    responses={
+        200: {
+            "model": UploadOut,
+            "description": "The same bytes were already uploaded (`duplicate_of`: the file "
+            "holding the ride)",
+        }
+    },
 )
 async def upload_gpx(
     request: Request,
@@ -75,6 +81,7 @@ async def upload_gpx(
                 limit=settings.max_upload_bytes,
                 limit_mb=settings.gpx_max_upload_mb,
                 idle_timeout_s=settings.upload_idle_timeout_s,
+                max_inflated_mb=settings.gpx_max_inflated_mb,
             )
         row, created = await uploads.register_upload(
             session,
@@ -101,6 +108,7 @@ async def upload_gpx(
         status_url=_status_url(row),
         task_id=row.celery_task_id,
         duplicate=not created,
+        duplicate_of=None if created else (row.duplicate_of_id or row.id),
     )
     return JSONResponse(
         body.model_dump(mode="json"),

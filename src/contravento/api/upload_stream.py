@@ -5,6 +5,9 @@ against the bytes actually received as each chunk arrives; chunks are gathered i
 FLUSH_BYTES that are hashed and handed to the writer in a worker thread (hashlib, file writes
 and S3 part uploads release the GIL), so none of it runs on the event loop. The writer holds at
 most one S3 part (S3_PART_SIZE_MB) or a temp file of the local store.
+A gzip body is inflated as it arrives (domain GzipMeter, in the same thread, output counted
+and dropped): one that inflates past the cap (a bomb) or is damaged is refused before the rest
+is read, with the API's memory at one inflate step.
 A client that disconnects, lies about its length or sends too much leaves nothing behind.
 """
 
@@ -18,7 +21,12 @@ from collections.abc import AsyncIterator
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from ..domain.compression import GzipMeter
+from ..domain.errors import GzipCorruptError, GzipTooLargeError
+from ..domain.formats import is_gzip
 from ..services.errors import (
+    GzipUploadCorruptError,
+    GzipUploadTooLargeError,
     InvalidUploadError,
     UploadIncompleteError,
     UploadStalledError,
@@ -34,8 +42,12 @@ FLUSH_BYTES = 512 * 1024  # per upload at most this much waits in memory for the
 
 
 class _FilePart:
-    def __init__(self, out: ObjectWriter, limit: int, limit_mb: float) -> None:
+    def __init__(
+        self, out: ObjectWriter, limit: int, limit_mb: float, max_inflated: int | None = None
+    ) -> None:
         self.out = out
+        self.max_inflated = max_inflated
+        self.meter: GzipMeter | None = None
         self.limit = limit
         self.limit_mb = limit_mb
         self.size = 0
@@ -91,8 +103,17 @@ class _FilePart:
             return
         block = b"".join(self._pending)
         self._pending, self.pending_bytes = [], 0
+        if self.meter is None and self.max_inflated is not None and is_gzip(self.head):
+            self.meter = GzipMeter(self.max_inflated)  # the head is whole by the first flush
+        if self.meter is not None:
+            self.meter.feed(block)
         self.sha.update(block)
         self.out.write(block)
+
+    def finish(self) -> None:
+        """The body is all here: a gzip stream must have ended (in a thread, after flush)."""
+        if self.meter is not None:
+            self.meter.finish()
 
     def on_part_end(self) -> None:
         self._in_file = False
@@ -123,8 +144,10 @@ async def stage_upload(
     limit: int,
     limit_mb: float,
     idle_timeout_s: float = 60.0,
+    max_inflated_mb: float | None = None,
 ) -> StagedUpload:
-    """Receive the body into a storage writer; the caller commits it (register_upload)."""
+    """Receive the body into a storage writer; the caller commits it (register_upload).
+    A gzip body is refused once it inflates past `max_inflated_mb` (None: not metered)."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -137,7 +160,8 @@ async def stage_upload(
     key = new_original_key(trip_id, file_id)
     writer = storage.open_writer(key)
     try:
-        part = _FilePart(writer, limit, limit_mb)
+        max_inflated = None if max_inflated_mb is None else int(max_inflated_mb * 1024 * 1024)
+        part = _FilePart(writer, limit, limit_mb, max_inflated)
         callbacks = {
             name: getattr(part, name)
             for name in (
@@ -158,6 +182,7 @@ async def stage_upload(
         await asyncio.to_thread(part.flush)
         if not part.ended:  # the closing boundary never came: a cut-off body
             raise UploadIncompleteError()
+        await asyncio.to_thread(part.finish)
         if not part.seen or part.filename is None:
             raise InvalidUploadError()
         if part.size == 0:
@@ -165,6 +190,12 @@ async def stage_upload(
     except ClientDisconnect as exc:
         await discard(writer)
         raise UploadIncompleteError() from exc
+    except GzipTooLargeError as exc:
+        await discard(writer)
+        raise GzipUploadTooLargeError(max_inflated_mb or 0) from exc
+    except GzipCorruptError as exc:
+        await discard(writer)
+        raise GzipUploadCorruptError() from exc
     except BaseException as exc:
         await discard(writer)
         if isinstance(exc, ValueError):  # python-multipart: malformed body

@@ -96,6 +96,10 @@ class GPXFile(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # a job that failed DUPLICATE_RIDE: the completed file of the same ride (domain/same_ride)
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("gpx_files.id", ondelete="SET NULL"), default=None
+    )
 
     trip: Mapped[Trip] = relationship(back_populates="gpx_files")
     stats: Mapped[RouteStatsRow | None] = relationship(

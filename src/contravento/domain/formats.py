@@ -74,11 +74,15 @@ def sniff_plain(head: bytes) -> TrackFormat | None:
     return _xml_format(head)
 
 
+def is_gzip(head: bytes) -> bool:
+    return head.startswith(_GZIP_MAGIC)
+
+
 def sniff(head: bytes) -> Sniffed:
     """Classify an upload by its first bytes (SNIFF_BYTES are enough)."""
     if head.startswith(_ZIP_MAGICS):
         return Sniffed(archive=Archive.ZIP)
-    if head.startswith(_GZIP_MAGIC):
+    if is_gzip(head):
         return Sniffed(
             format=sniff_plain(gunzip_head(head, SNIFF_BYTES)), compression=Compression.GZIP
         )

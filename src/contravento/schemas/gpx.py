@@ -22,6 +22,9 @@ class UploadOut(BaseModel):
     status_url: str
     task_id: str | None = None
     duplicate: bool = False
+    # duplicate: the file that holds this ride (the existing file itself for the same bytes,
+    # or the file a same-ride duplicate points at); None for a new upload
+    duplicate_of: uuid.UUID | None = None
 
 
 class GPXFilePatch(BaseModel):
@@ -49,6 +52,8 @@ class StatusOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     stats: dict[str, Any] | None = None
+    # failed DUPLICATE_RIDE: the completed file of the trip that holds the same ride
+    duplicate_of: uuid.UUID | None = None
 
 
 class JobEventOut(StatusOut):
@@ -79,6 +84,7 @@ class GPXFileSummary(BaseModel):
     start_time_local: str | None = None
     timezone: str | None = None
     time_quality: str | None = None
+    duplicate_of: uuid.UUID | None = None  # as in the status
 
 
 class TrackOut(BaseModel):

@@ -94,6 +94,26 @@ class UnsupportedFileTypeError(ServiceError):
     status_code = 415
 
 
+class GzipUploadTooLargeError(ServiceError):
+    """A gzip upload that inflates past GPX_MAX_INFLATED_MB (a gzip bomb), refused as it
+    streams in."""
+
+    code = "GZIP_TOO_LARGE"
+    status_code = 413
+
+    def __init__(self, limit_mb: float) -> None:
+        super().__init__(
+            "El archivo comprimido ocupa demasiado al descomprimirlo (más de "
+            f"{limit_mb:g} MB) y se ha rechazado por seguridad."
+        )
+
+
+class GzipUploadCorruptError(ServiceError):
+    code = "GZIP_CORRUPT"
+    message = "El archivo comprimido (gzip) está dañado o incompleto. Vuelve a exportarlo."
+    status_code = 422
+
+
 class TooManyPendingError(ServiceError):
     code = "TOO_MANY_PENDING_UPLOADS"
     status_code = 429

@@ -186,6 +186,7 @@ async def claim(ctx: AppContext, file_id: uuid.UUID, *, worker: str | None) -> C
                 processed_by=worker,
                 error_code=None,
                 error_message=None,
+                duplicate_of_id=None,
                 updated_at=now,
             )
             .returning(*_COLUMNS)
@@ -253,6 +254,19 @@ async def complete(session: AsyncSession, held: Claim) -> bool:
             error_message=None,
             updated_at=now,
         )
+    )
+    return await _announced(session, held.gpx_file_id, result)
+
+
+async def fail_as_duplicate(
+    session: AsyncSession, held: Claim, failure: Failure, duplicate_of: uuid.UUID
+) -> bool:
+    """Inside the job's final transaction, after `complete` (so the row is already ours and
+    locked): its ride is in the trip already, the job fails pointing at that file."""
+    result = await session.execute(
+        update(GPXFile)
+        .where(GPXFile.id == held.gpx_file_id, GPXFile.attempts == held.fence)
+        .values(**_failed_values(failure, utcnow()), duplicate_of_id=duplicate_of)
     )
     return await _announced(session, held.gpx_file_id, result)
 

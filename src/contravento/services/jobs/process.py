@@ -4,7 +4,9 @@
 2. while the lease is renewed: read the original, run the pure domain in a thread;
 3. in ONE transaction, only if the lease is still ours: status completed, the track (one
    gpx_tracks row of packed points), the drawing profile (one gpx_profiles row),
-   statistics. A file that cannot be read fails the job with the domain error's code.
+   statistics; unless the same ride is already completed in the trip (twins.py), then the
+   job fails DUPLICATE_RIDE pointing at it. A file that cannot be read fails the job with
+   the domain error's code.
 Running it twice, or a late run after a newer one, leaves the rows of exactly one run.
 """
 
@@ -26,10 +28,11 @@ from ...db.profiles import replace_profile
 from ...db.tracks import replace_track
 from ...db.types import utcnow
 from ...domain import GPXError, ProcessingCancelled, TrackSummary, summarize
+from ...domain.same_ride import RideKey
 from ..context import AppContext
 from ..errors import StorageMissingError, TransientProcessingError
 from ..transient import is_transient
-from . import machine
+from . import machine, twins
 from .heartbeat import lease_kept
 from .machine import INTERNAL, TIMEOUT, Claim, Failure, Refused
 
@@ -120,14 +123,24 @@ class _Superseded(Exception):
     """The fencing check failed inside the final transaction: roll it back."""
 
 
-async def _finish(ctx: AppContext, held: Claim, summary: TrackSummary) -> bool:
+async def _finish(ctx: AppContext, held: Claim, summary: TrackSummary) -> bool | Failure:
     """One transaction: status (fenced, first), track and profile (one row each), stats.
-    False if not ours."""
+    False if not ours; the Failure written if the ride is already in the trip."""
     file_id = held.gpx_file_id
+    ride = RideKey(summary.stats.start_time, summary.stats.distance_km)
     try:
         async with ctx.sessions() as session, session.begin():
+            if ride.start_time is not None:
+                await twins.lock_trip(session, held.trip_id)
             if not await machine.complete(session, held):
                 raise _Superseded()
+            twin = await twins.find_twin(
+                session, trip_id=held.trip_id, gpx_file_id=file_id, ride=ride
+            )
+            if twin is not None:
+                failure = twins.duplicate_failure(twin)
+                await machine.fail_as_duplicate(session, held, failure, twin.gpx_file_id)
+                return failure
             await replace_track(session, file_id, summary.simplified)
             await replace_profile(session, file_id, summary.profile)
             await session.execute(delete(RouteStatsRow).where(RouteStatsRow.gpx_file_id == file_id))
@@ -233,6 +246,9 @@ async def process_gpx_file(
     if failure is not None:
         await machine.fail(ctx, held, failure)
         return _result("failed", held, started, failure)
+    if isinstance(ours, Failure):  # the same ride is in the trip: written as failed
+        bound.info("job_duplicate_ride", error_code=ours.code)
+        return _result("failed", held, started, ours)
     if not ours:
         bound.warning("job_superseded")
         return _result("superseded", held, started)

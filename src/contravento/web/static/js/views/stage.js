@@ -29,6 +29,12 @@ const ADVICE = {
   TCX_NO_TRACKPOINTS:
     "La actividad no tiene puntos grabados (quizá se creó a mano). Exporta la grabación del " +
     "dispositivo, en TCX, FIT o GPX.",
+  GZIP_TOO_LARGE:
+    "Sube el archivo sin comprimir, o comprueba que es la actividad que querías subir.",
+  GZIP_CORRUPT: "Vuelve a comprimir el archivo original (o súbelo sin comprimir).",
+  DUPLICATE_RIDE:
+    "No hace falta hacer nada: la actividad ya cuenta una vez en el viaje. Puedes eliminar " +
+    "este archivo.",
 };
 const DEFAULT_ADVICE =
   "Elimina este archivo y vuelve a subirlo. Si vuelve a fallar, exporta la actividad de nuevo " +
@@ -244,8 +250,27 @@ export function renderStage(container, fileId, hooks) {
         h(
           "div",
           { class: "error-panel", role: "alert", id: "error-proceso" },
-          h("h3", {}, "No hemos podido leer este archivo"),
+          h(
+            "h3",
+            {},
+            status.error_code === "DUPLICATE_RIDE"
+              ? "Esta actividad ya estaba en el viaje"
+              : "No hemos podido leer este archivo",
+          ),
           h("p", { class: "error-message" }, status.error_message || "Error desconocido."),
+          status.duplicate_of
+            ? h(
+                "p",
+                {},
+                h(
+                  "a",
+                  {
+                    href: location.hash.replace(/[^/]+$/, encodeURIComponent(status.duplicate_of)),
+                  },
+                  "Ver la actividad que ya estaba",
+                ),
+              )
+            : null,
           h(
             "p",
             { class: "error-advice" },
