@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..db.models import GPXFile
+from ..domain.archive import ARCHIVE_FORMAT
 from ..schemas.gpx import (
     GPXFilePatch,
     GPXFileSummary,
@@ -40,6 +41,8 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 
 def _status_url(row: GPXFile) -> str:
+    if row.format == ARCHIVE_FORMAT:
+        return f"/imports/{row.id}"
     return f"/gpx/{row.id}/status"
 
 
@@ -57,7 +60,9 @@ async def upload_gpx(
     session: AutocommitSessionDep,
     background: BackgroundTasks,
 ) -> JSONResponse:
-    """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
+    """Upload an activity (GPX, FIT, TCX, maybe gzipped) or a zip of them (a bulk import, see
+    GET /imports/{id}), multipart field `file`. 202 with the job; 200 if the bytes are a
+    duplicate."""
     settings = ctx.settings
     metrics = request.app.state.metrics
     dispatcher = request.app.state.dispatcher
@@ -101,6 +106,7 @@ async def upload_gpx(
         status_url=_status_url(row),
         task_id=row.celery_task_id,
         duplicate=not created,
+        import_id=row.id if row.format == ARCHIVE_FORMAT else None,
     )
     return JSONResponse(
         body.model_dump(mode="json"),

@@ -129,3 +129,8 @@ class StorageMissingError(Exception):
 
 class TransientProcessingError(Exception):
     """Database or storage trouble that a later attempt may not meet."""
+
+
+class ImportNotFoundError(NotFoundError):
+    code = "IMPORT_NOT_FOUND"
+    message = "No se ha encontrado la importación."

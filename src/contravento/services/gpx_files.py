@@ -16,6 +16,7 @@ from ..db.models import GPXFile, RouteStatsRow, Trip, User
 from ..db.profiles import load_profile
 from ..db.trackpoints import load_legacy_track
 from ..db.tracks import load_track
+from ..domain.archive import ARCHIVE_FORMAT
 from ..domain.packed_profile import unpack_profile
 from ..domain.packed_track import PackedTrack, unpack
 from ..storage import ObjectReader, Storage
@@ -45,7 +46,7 @@ async def list_trip_files(
     rows = await session.execute(
         select(GPXFile, RouteStatsRow)
         .outerjoin(RouteStatsRow, RouteStatsRow.gpx_file_id == GPXFile.id)
-        .where(GPXFile.trip_id == trip.id)
+        .where(GPXFile.trip_id == trip.id, GPXFile.format != ARCHIVE_FORMAT)  # imports: no stage
         # by the ride's own date; files without one (unprocessed, no times) last, by upload
         .order_by(
             RouteStatsRow.start_time.is_(None),

@@ -1,0 +1,375 @@
+"""An archive's job: expand a bulk import (a zip) into files and jobs of its trip.
+
+Run by process_gpx_file for a claimed row of format "zip", under the same lease, fencing,
+time limits and retries as any job (machine.py owns the states). For each member, in order:
+the directory's checks, then its bytes inflated in bounded chunks (domain/archive.py counts
+them against the limits) straight into a storage writer while they are hashed; a member whose
+first bytes are an activity (by content) becomes a gpx_files row, pending, in a transaction
+that first checks the archive's lease is still ours; its job is handed to `spawn` (the
+scheduler: in-process or Celery) at once, or left to the reconciler if there is none.
+Members that are not activities, or break a member limit, are skipped with the reason; an
+archive-level limit fails the import (the report keeps what was done). A run again (a retry,
+a lease taken over) gives the same result: members whose bytes are already in the trip, created
+by an earlier run of this import, are listed as created again, others as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import structlog
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ...config import Settings
+from ...db.models import ArchiveImport, GPXFile
+from ...db.types import utcnow
+from ...domain import ProcessingCancelled
+from ...domain.archive import (
+    DUPLICATE,
+    ArchiveError,
+    ArchiveLimits,
+    Entry,
+    MemberSkipped,
+    Meter,
+    Skip,
+    base_name,
+    classify,
+    entry_skip,
+    list_members,
+    open_archive,
+    read_member,
+)
+from ...domain.formats import SNIFF_BYTES, Sniffed
+from ...storage import ObjectWriter, Storage
+from ..context import AppContext
+from ..errors import StorageMissingError
+from ..uploads import new_original_key, safe_filename
+from . import machine
+from .machine import Claim, JobStatus
+
+log = structlog.get_logger("contravento.imports")
+
+_HEAD_BYTES = SNIFF_BYTES + 512  # enough to see a tar header inside a member
+_SAVE_EVERY_S = 0.5  # the report is written at most this often while members are read
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A member's job, created pending, for the scheduler to dispatch."""
+
+    gpx_file_id: uuid.UUID
+    trip_id: uuid.UUID
+    size_bytes: int
+    sha256: str
+    request_id: str | None
+
+
+Spawn = Callable[[list[NewJob]], Awaitable[None]]
+
+
+def archive_limits(settings: Settings) -> ArchiveLimits:
+    mib = 1024 * 1024
+    return ArchiveLimits(
+        max_members=settings.archive_max_members,
+        max_total_bytes=int(settings.archive_max_total_mb * mib),
+        max_member_bytes=int(settings.archive_max_member_mb * mib),
+        max_ratio=settings.archive_max_ratio,
+    )
+
+
+@dataclass
+class _Report:
+    members_found: int = 0
+    created: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    saved_at: float = 0.0
+
+    def skip(self, name: str, skip: Skip) -> None:
+        self.skipped.append({"name": name, "reason_code": skip.code, "reason": skip.reason})
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "members_found": self.members_found,
+            "created": list(self.created),
+            "skipped": list(self.skipped),
+            "updated_at": utcnow(),
+        }
+
+
+@dataclass
+class _Staged:
+    """A member read whole into a storage writer (not committed yet)."""
+
+    writer: ObjectWriter
+    found: Sniffed
+    size: int
+    sha256: str
+
+
+class _Superseded(Exception):
+    """The archive's lease was lost: stop, write nothing more."""
+
+
+def _spool(storage: Storage, key: str) -> IO[bytes]:
+    """The archive copied from the store into a temporary file (zipfile needs to seek; the
+    store may be S3): memory stays bounded by a chunk whatever the archive's size."""
+    spool = tempfile.TemporaryFile(prefix="contravento-import-")  # noqa: SIM115 (returned)
+    try:
+        try:
+            reader = storage.open_reader(key)
+        except FileNotFoundError as exc:
+            raise StorageMissingError(key) from exc
+        try:
+            for chunk in reader:
+                spool.write(chunk)
+        finally:
+            reader.close()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def _stage_member(
+    storage: Storage,
+    archive: zipfile.ZipFile,
+    entry: Entry,
+    meter: Meter,
+    key: str,
+    cancel: threading.Event,
+) -> _Staged | Skip:
+    """Read one member (in a thread): a Skip, or its bytes in a writer for `key`. An
+    archive-level limit (ArchiveTooLargeError) or a storage error propagates."""
+    skip = entry_skip(entry, meter.limits)
+    if skip is not None:
+        return skip
+    writer: ObjectWriter | None = None
+    digest, size, head = hashlib.sha256(), 0, b""
+    found: Sniffed | None = None
+    try:
+        for chunk in read_member(archive, entry, meter):
+            if cancel.is_set():
+                raise ProcessingCancelled()
+            if found is None:
+                head += chunk
+                if len(head) < _HEAD_BYTES:
+                    continue
+                kind = classify(head)
+                if isinstance(kind, Skip):
+                    return kind
+                found, chunk, head = kind, head, b""
+                writer = storage.open_writer(key)
+            assert writer is not None
+            digest.update(chunk)
+            writer.write(chunk)
+            size += len(chunk)
+        if found is None:  # the whole member is shorter than the sniffing window
+            kind = classify(head)
+            if isinstance(kind, Skip):
+                return kind
+            found, writer = kind, storage.open_writer(key)
+            digest.update(head)
+            writer.write(head)
+            size = len(head)
+        assert writer is not None
+        staged = _Staged(writer, found, size, digest.hexdigest())
+        writer = None  # handed over
+        return staged
+    except MemberSkipped as exc:
+        return exc.skip
+    finally:
+        if writer is not None:
+            writer.abort()
+
+
+class _Expansion:
+    def __init__(
+        self, ctx: AppContext, held: Claim, cancel: threading.Event, spawn: Spawn | None
+    ) -> None:
+        self.ctx, self.held, self.cancel, self.spawn = ctx, held, cancel, spawn
+        self.limits = archive_limits(ctx.settings)
+        self.report = _Report()
+        self.earlier: set[str] = set()  # members created by an earlier run of this import
+        self.seen: set[str] = set()  # contents met in this run
+        self.owner_id: uuid.UUID | None = None
+        self.log = log.bind(gpx_file_id=str(held.gpx_file_id), trip_id=str(held.trip_id))
+
+    async def start(self, members: int) -> None:
+        """Load what an earlier run created, then reset the report (fenced)."""
+        held = self.held
+        async with self.ctx.sessions() as session, session.begin():
+            if not await machine.still_held(session, held):
+                raise _Superseded()
+            self.owner_id = await session.scalar(
+                select(GPXFile.owner_id).where(GPXFile.id == held.gpx_file_id)
+            )
+            before = await session.get(ArchiveImport, held.gpx_file_id)
+            if before is not None:
+                self.earlier = {str(c["gpx_file_id"]) for c in before.created}
+            await session.execute(
+                delete(ArchiveImport).where(ArchiveImport.gpx_file_id == held.gpx_file_id)
+            )
+            self.report.members_found = members
+            session.add(ArchiveImport(gpx_file_id=held.gpx_file_id, **self.report.values()))
+        self.report.saved_at = time.monotonic()
+
+    async def save(self, session: Any) -> None:
+        await session.execute(
+            update(ArchiveImport)
+            .where(ArchiveImport.gpx_file_id == self.held.gpx_file_id)
+            .values(**self.report.values())
+        )
+        self.report.saved_at = time.monotonic()
+
+    async def save_now(self) -> None:
+        async with self.ctx.sessions() as session, session.begin():
+            if not await machine.still_held(session, self.held):
+                raise _Superseded()
+            await self.save(session)
+
+    async def save_if_due(self) -> None:
+        if time.monotonic() - self.report.saved_at >= _SAVE_EVERY_S:
+            await self.save_now()
+
+    async def member(self, archive: zipfile.ZipFile, entry: Entry, meter: Meter) -> None:
+        file_id = uuid.uuid4()
+        key = new_original_key(self.held.trip_id, file_id)
+        staged = await asyncio.to_thread(
+            _stage_member, self.ctx.storage, archive, entry, meter, key, self.cancel
+        )
+        if isinstance(staged, Skip):
+            self.report.skip(entry.name, staged)
+            return
+        existing = await self._existing(staged.sha256)
+        if existing is not None:
+            await asyncio.to_thread(staged.writer.abort)
+            self._known(entry, staged.sha256, existing)
+            return
+        await asyncio.to_thread(staged.writer.commit, key)
+        job = await self._insert(entry, staged, file_id, key)
+        if job is not None and self.spawn is not None:
+            await self.spawn([job])
+
+    async def _existing(self, sha256: str) -> uuid.UUID | None:
+        async with self.ctx.sessions() as session:
+            found: uuid.UUID | None = await session.scalar(
+                select(GPXFile.id).where(
+                    GPXFile.trip_id == self.held.trip_id, GPXFile.sha256 == sha256
+                )
+            )
+            return found
+
+    def _known(self, entry: Entry, sha256: str, existing: uuid.UUID) -> None:
+        """The member's bytes are already a file of the trip."""
+        if str(existing) in self.earlier and sha256 not in self.seen:
+            self._created(entry, existing)  # this import made it, in an earlier run
+        else:
+            self.report.skip(entry.name, DUPLICATE)
+        self.seen.add(sha256)
+
+    def _created(self, entry: Entry, file_id: uuid.UUID) -> None:
+        self.report.created.append({"gpx_file_id": str(file_id), "name": entry.name})
+
+    async def _insert(
+        self, entry: Entry, staged: _Staged, file_id: uuid.UUID, key: str
+    ) -> NewJob | None:
+        held, now = self.held, utcnow()
+        values = {
+            "id": file_id,
+            "trip_id": held.trip_id,
+            "owner_id": self.owner_id,
+            "original_filename": safe_filename(base_name(entry.info.filename)),
+            "storage_key": key,
+            "size_bytes": staged.size,
+            "sha256": staged.sha256,
+            "format": str(staged.found.format),
+            "compression": str(staged.found.compression) if staged.found.compression else None,
+            "processing_status": JobStatus.PENDING,
+            "processing_mode": "background",
+            "attempts": 0,
+            "request_id": held.request_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._created(entry, file_id)
+        self.seen.add(staged.sha256)
+        try:
+            async with self.ctx.sessions() as session, session.begin():
+                if not await machine.still_held(session, held):
+                    raise _Superseded()
+                await session.execute(insert(GPXFile).values(**values))
+                if time.monotonic() - self.report.saved_at >= _SAVE_EVERY_S:
+                    await self.save(session)
+        except (IntegrityError, _Superseded) as exc:
+            self.report.created.pop()
+            await asyncio.to_thread(self.ctx.storage.delete, key)
+            if isinstance(exc, _Superseded):
+                raise
+            existing = await self._existing(staged.sha256)  # raced in from an upload
+            if existing is None:
+                raise
+            self.seen.discard(staged.sha256)
+            self._known(entry, staged.sha256, existing)
+            return None
+        except BaseException:
+            self.report.created.pop()
+            await asyncio.to_thread(self.ctx.storage.delete, key)
+            raise
+        return NewJob(file_id, held.trip_id, staged.size, staged.sha256, held.request_id)
+
+    async def finish(self) -> bool:
+        """One transaction: the archive's job completed (fenced, first) and its report."""
+        async with self.ctx.sessions() as session, session.begin():
+            if not await machine.complete(session, self.held):
+                raise _Superseded()
+            await self.save(session)
+        return True
+
+
+async def expand_archive(
+    ctx: AppContext, held: Claim, *, cancel: threading.Event, spawn: Spawn | None
+) -> bool:
+    """Expand the claimed archive; False if its lease was lost (nothing more written).
+    ArchiveError: the import fails (its report saved first); transient errors propagate for
+    the scheduler to retry the whole job."""
+    expansion = _Expansion(ctx, held, cancel, spawn)
+    spool = await asyncio.to_thread(_spool, ctx.storage, held.storage_key)
+    try:
+        archive = await asyncio.to_thread(open_archive, spool)
+        with archive:
+            try:
+                entries = list_members(archive, expansion.limits)
+                await expansion.start(len(entries))
+                meter = Meter(expansion.limits)
+                for entry in entries:
+                    await expansion.member(archive, entry, meter)
+                    await expansion.save_if_due()
+            except ArchiveError as exc:
+                expansion.log.info("import_failed", error_code=exc.code, detail=exc.detail)
+                if expansion.owner_id is not None:  # the report was started: keep what was done
+                    await expansion.save_now()
+                raise
+            done = await expansion.finish()
+    except _Superseded:
+        return False
+    except asyncio.CancelledError:
+        cancel.set()  # a member being read in its thread stops at its next chunk
+        raise
+    finally:
+        await asyncio.to_thread(spool.close)
+    r = expansion.report
+    expansion.log.info(
+        "import_expanded", members=r.members_found, created=len(r.created), skipped=len(r.skipped)
+    )
+    return done
