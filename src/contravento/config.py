@@ -143,6 +143,10 @@ class Settings(BaseSettings):
         return int(self.gpx_max_upload_mb * 1024 * 1024)
 
     @property
+    def max_archive_upload_bytes(self) -> int:
+        return int(self.archive_max_upload_mb * 1024 * 1024)
+
+    @property
     def async_threshold_bytes(self) -> int:
         return int(self.gpx_async_threshold_mb * 1024 * 1024)
 

@@ -15,8 +15,9 @@ import pytest
 
 from contravento.db.migrate import upgrade
 from tests import archives
+from tests.integration.conftest import api_for, make_settings
 from tests.live import ApiServer, Client, service_env
-from tests.support import tiny_gpx
+from tests.support import sample, tiny_gpx
 
 MAX_MEMBERS = 40  # the servers' ARCHIVE_MAX_MEMBERS here
 
@@ -243,3 +244,34 @@ def test_imports_are_owner_only(server: tuple[Client, Path]) -> None:
     r = client.http.get(f"/imports/{plain['gpx_file_id']}", headers=ana)
     assert r.status_code == 404  # a file that is no archive
     assert client.http.get(f"/imports/{import_id}").status_code == 401
+
+
+async def test_an_archive_has_its_own_upload_limit(database_url: str, tmp_path: Path) -> None:
+    """ARCHIVE_MAX_UPLOAD_MB for a body whose first bytes are a zip; GPX_MAX_UPLOAD_MB for any
+    other, enforced while streaming either way."""
+    settings = make_settings(
+        database_url, tmp_path, gpx_max_upload_mb=0.05, archive_max_upload_mb=1
+    )
+    gpx = sample("garmin-gpsmap64s-hike-two-segments.gpx")  # 589 KB
+    async with api_for(settings) as api:
+        headers = await api.signup()
+        trip = await api.trip(headers)
+        refused = await api.upload(headers, trip, gpx)
+        assert refused.status_code == 413 and "0.05 MB" in refused.json()["error"]["message"]
+        stored = archives.build_zip([("a.gpx", gpx)], method=zipfile.ZIP_STORED)  # 589 KB
+        ok = await api.upload(headers, trip, stored, filename="a.zip")
+        assert ok.status_code == 202, ok.text
+        too_big = archives.build_zip(
+            [("a.gpx", gpx), ("b.gpx", sample("osmand-hike-recording-long.gpx"))],
+            method=zipfile.ZIP_STORED,
+        )
+        r = await api.upload(headers, trip, too_big, filename="b.zip")
+        assert r.status_code == 413 and r.json()["error"]["code"] == "GPX_TOO_LARGE"
+        assert "1 MB" in r.json()["error"]["message"]
+        await api.app.state.dispatcher.drain()
+        report = (
+            await api.client.get(f"/imports/{ok.json()['import_id']}", headers=headers)
+        ).json()
+        assert report["status"] == "completed"
+        # a member beyond GPX_MAX_UPLOAD_MB is still within ARCHIVE_MAX_MEMBER_MB (50): created
+        assert [c["name"] for c in report["created"]] == ["a.gpx"]

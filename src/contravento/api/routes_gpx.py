@@ -80,6 +80,8 @@ async def upload_gpx(
                 limit=settings.max_upload_bytes,
                 limit_mb=settings.gpx_max_upload_mb,
                 idle_timeout_s=settings.upload_idle_timeout_s,
+                archive_limit=settings.max_archive_upload_bytes,
+                archive_limit_mb=settings.archive_max_upload_mb,
             )
         row, created = await uploads.register_upload(
             session,

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -28,9 +29,24 @@ from ..services.uploads import StagedUpload, discard, new_original_key, safe_fil
 from ..storage import ObjectWriter, Storage
 
 FIELD = "file"
+ZIP_MAGIC = b"PK\x03\x04"
 HEAD_BYTES = 512
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
 FLUSH_BYTES = 512 * 1024  # per upload at most this much waits in memory for the writer thread
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """How large an upload may be: an activity, or (by its first bytes) a zip archive."""
+
+    max_bytes: int
+    max_mb: float
+    archive_bytes: int = 0  # 0: archives have the activities' limit
+    archive_mb: float = 0.0
+
+    @property
+    def largest(self) -> int:
+        return max(self.max_bytes, self.archive_bytes)
 
 
 class _FilePart:
@@ -38,6 +54,7 @@ class _FilePart:
         self.out = out
         self.limit = limit
         self.limit_mb = limit_mb
+        self.archive: SizeLimit | None = None
         self.size = 0
         self.sha = hashlib.sha256()
         self.head = b""
@@ -78,10 +95,13 @@ class _FilePart:
             return
         chunk = data[start:end]
         self.size += len(chunk)
-        if self.size > self.limit:
-            raise UploadTooLargeError(self.limit_mb)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
+            if self.archive is not None and self.head.startswith(ZIP_MAGIC):
+                self.limit, self.limit_mb = self.archive.archive_bytes, self.archive.archive_mb
+                self.archive = None
+        if self.size > self.limit:
+            raise UploadTooLargeError(self.limit_mb)
         self._pending.append(chunk)
         self.pending_bytes += len(chunk)
 
@@ -123,21 +143,28 @@ async def stage_upload(
     limit: int,
     limit_mb: float,
     idle_timeout_s: float = 60.0,
+    archive_limit: int = 0,
+    archive_limit_mb: float = 0.0,
 ) -> StagedUpload:
-    """Receive the body into a storage writer; the caller commits it (register_upload)."""
+    """Receive the body into a storage writer; the caller commits it (register_upload).
+    A body whose first bytes are a zip (a bulk import) may reach `archive_limit` instead."""
+    sizes = SizeLimit(limit, limit_mb, archive_limit, archive_limit_mb)
+    limit = sizes.largest  # the whole body's bound, before its first bytes are seen
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise InvalidUploadError()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-        raise UploadTooLargeError(limit_mb)
+        raise UploadTooLargeError(max(limit_mb, archive_limit_mb))
 
     file_id = uuid.uuid4()
     key = new_original_key(trip_id, file_id)
     writer = storage.open_writer(key)
     try:
-        part = _FilePart(writer, limit, limit_mb)
+        part = _FilePart(writer, sizes.max_bytes, sizes.max_mb)
+        if sizes.archive_bytes > sizes.max_bytes:
+            part.archive = sizes
         callbacks = {
             name: getattr(part, name)
             for name in (
