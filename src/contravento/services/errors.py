@@ -89,7 +89,7 @@ class UnsupportedFileTypeError(ServiceError):
     code = "GPX_INVALID_FILE_TYPE"
     message = (
         "El archivo no es una actividad que sepamos leer: sube un GPX, FIT o TCX "
-        "(también comprimidos con gzip)."
+        "(también comprimidos con gzip) o un .zip con varias actividades."
     )
     status_code = 415
 
