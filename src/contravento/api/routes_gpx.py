@@ -182,6 +182,7 @@ _MEDIA_TYPES: dict[tuple[str, str | None], str] = {
     ("gpx", None): "application/gpx+xml",
     ("tcx", None): "application/vnd.garmin.tcx+xml",
     ("fit", None): "application/vnd.ant.fit",
+    ("zip", None): "application/zip",
 }
 
 

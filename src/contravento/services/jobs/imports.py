@@ -301,6 +301,9 @@ class _Expansion:
             "request_id": held.request_id,
             "created_at": now,
             "updated_at": now,
+            # handed to `spawn` right after the commit: the reconciler only steps in if that
+            # never happens (a runner that died in between), REDISPATCH_AFTER_S later
+            "dispatched_at": now,
         }
         self._created(entry, file_id)
         self.seen.add(staged.sha256)

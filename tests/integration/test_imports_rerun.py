@@ -1,0 +1,87 @@
+"""An archive's job run again (a retry, a lease taken over) gives the same import; a run
+whose lease was taken over writes nothing. In-process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from sqlalchemy import delete, func, select, update
+
+from contravento.db.models import GPXFile
+from contravento.services.jobs import machine
+from contravento.services.jobs.imports import expand_archive
+from contravento.services.jobs.process import process_gpx_file
+from tests import archives
+from tests.integration.conftest import Api
+from tests.support import sample
+
+
+async def _import(api: Api, headers: dict[str, str], trip: str, data: bytes) -> dict[str, object]:
+    r = await api.upload(headers, trip, data, filename="export.zip")
+    assert r.status_code == 202, r.text
+    await api.app.state.dispatcher.drain()
+    got = await api.client.get(f"/imports/{r.json()['import_id']}", headers=headers)
+    body: dict[str, object] = got.json()
+    assert body["status"] == "completed", body
+    return body
+
+
+async def _file_count(api: Api, trip: str) -> int:
+    async with api.app.state.ctx.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(GPXFile).where(GPXFile.trip_id == uuid.UUID(trip))
+        )
+    return int(count or 0)
+
+
+async def test_a_second_run_of_the_archive_job_reports_the_same_import(api: Api) -> None:
+    headers = await api.signup()
+    trip = await api.trip(headers)
+    data, _expected = archives.strava_export()
+    first = await _import(api, headers, trip, data)
+    files = await _file_count(api, trip)
+    ctx = api.app.state.ctx
+    import_id = uuid.UUID(str(first["id"]))
+    async with ctx.sessions() as session, session.begin():  # as after a transient failure
+        await session.execute(
+            update(GPXFile)
+            .where(GPXFile.id == import_id)
+            .values(processing_status="pending", next_attempt_at=None)
+        )
+    result = await process_gpx_file(ctx, import_id)
+    assert result.outcome == "completed" and result.attempts == 2
+    await api.app.state.dispatcher.drain()
+    again = (await api.client.get(f"/imports/{import_id}", headers=headers)).json()
+    assert again["created"] == first["created"]  # the same files, not duplicates of themselves
+    assert again["skipped"] == first["skipped"]
+    assert await _file_count(api, trip) == files
+
+
+async def test_a_run_whose_lease_was_taken_over_creates_nothing(api: Api) -> None:
+    headers = await api.signup()
+    trip = await api.trip(headers)
+    data = archives.build_zip([("a.gpx", sample("strava-ride-power-hr-cad.gpx"))])
+    r = await api.upload(headers, trip, data, filename="a.zip")
+    await api.app.state.dispatcher.drain()
+    ctx = api.app.state.ctx
+    import_id = uuid.UUID(r.json()["import_id"])
+    async with ctx.sessions() as session:
+        row = await session.get(GPXFile, import_id)
+        assert row is not None
+    stale = machine.Claim(row.id, row.trip_id, row.storage_key, row.attempts - 1, None, "zip")
+    # the member's file deleted, the archive running again under a newer attempt; a run
+    # with the old fencing number must not create the member again
+    async with ctx.sessions() as session, session.begin():
+        await session.execute(
+            delete(GPXFile).where(GPXFile.trip_id == row.trip_id, GPXFile.id != import_id)
+        )
+        await session.execute(
+            update(GPXFile).where(GPXFile.id == import_id).values(processing_status="processing")
+        )
+    assert await _file_count(api, trip) == 1
+    assert await expand_archive(ctx, stale, cancel=threading.Event(), spawn=None) is False
+    assert await _file_count(api, trip) == 1
+    current = machine.Claim(row.id, row.trip_id, row.storage_key, row.attempts, None, "zip")
+    assert await expand_archive(ctx, current, cancel=threading.Event(), spawn=None) is True
+    assert await _file_count(api, trip) == 2  # the run that holds the lease does
