@@ -3,17 +3,21 @@ whose lease was taken over writes nothing. In-process, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
+from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from alembic import command
+from sqlalchemy import delete, func, inspect, select, update
 
+from contravento.db.migrate import alembic_config, upgrade
 from contravento.db.models import GPXFile
 from contravento.services.jobs import machine
 from contravento.services.jobs.imports import expand_archive
 from contravento.services.jobs.process import process_gpx_file
 from tests import archives
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, api_for, make_settings
 from tests.support import sample
 
 
@@ -85,3 +89,27 @@ async def test_a_run_whose_lease_was_taken_over_creates_nothing(api: Api) -> Non
     current = machine.Claim(row.id, row.trip_id, row.storage_key, row.attempts, None, "zip")
     assert await expand_archive(ctx, current, cancel=threading.Event(), spawn=None) is True
     assert await _file_count(api, trip) == 2  # the run that holds the lease does
+
+
+async def test_migration_is_reversible_and_keeps_the_files(
+    database_url: str, tmp_path: Path
+) -> None:
+    """f7b3c9d2e1a4 down to e5a8b2c7d1f3 drops the reports only (files and stages stay),
+    and up again gives an empty report table."""
+    async with api_for(make_settings(database_url, tmp_path)) as api:
+        headers = await api.signup()
+        trip = await api.trip(headers)
+        data = archives.build_zip([("a.gpx", sample("strava-ride-power-hr-cad.gpx"))])
+        report = await _import(api, headers, trip, data)
+        files = await _file_count(api, trip)
+        await api.app.state.ctx.engine.dispose()
+        await asyncio.to_thread(command.downgrade, alembic_config(database_url), "e5a8b2c7d1f3")
+        async with api.app.state.ctx.sessions() as session:
+            tables = await session.run_sync(lambda s: inspect(s.connection()).get_table_names())
+        assert "gpx_imports" not in tables
+        assert await _file_count(api, trip) == files
+        await asyncio.to_thread(upgrade, database_url)
+        after = (await api.client.get(f"/imports/{report['id']}", headers=headers)).json()
+        assert after["status"] == "completed" and after["created"] == []
+        listed = (await api.client.get(f"/trips/{trip}/gpx", headers=headers)).json()
+        assert [f["original_filename"] for f in listed] == ["a.gpx"]
