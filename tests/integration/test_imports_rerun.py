@@ -4,8 +4,10 @@ whose lease was taken over writes nothing. In-process, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import uuid
+import zipfile
 from pathlib import Path
 
 from alembic import command
@@ -17,7 +19,8 @@ from contravento.services.jobs import machine
 from contravento.services.jobs.imports import expand_archive
 from contravento.services.jobs.process import process_gpx_file
 from tests import archives
-from tests.integration.conftest import Api, api_for, make_settings
+from tests.integration.conftest import Api, api_for, both_stores, make_settings
+from tests.integration.stores import originals
 from tests.support import sample
 
 
@@ -113,3 +116,21 @@ async def test_migration_is_reversible_and_keeps_the_files(
         assert after["status"] == "completed" and after["created"] == []
         listed = (await api.client.get(f"/trips/{trip}/gpx", headers=headers)).json()
         assert [f["original_filename"] for f in listed] == ["a.gpx"]
+
+
+@both_stores
+async def test_an_import_reads_and_stores_through_either_store(api: Api) -> None:
+    """The archive is read back from the store (local directory or S3) into a temporary file,
+    and each member stored there like any upload."""
+    headers = await api.signup()
+    trip = await api.trip(headers)
+    data, expected = archives.strava_export()
+    report = await _import(api, headers, trip, data)
+    created = {c["name"]: c["gpx_file_id"] for c in report["created"]}  # type: ignore[attr-defined]
+    assert set(created) == {n for n, want in expected.items() if want == "created"}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name, file_id in created.items():
+            got = await api.client.get(f"/gpx/{file_id}/download", headers=headers)
+            assert got.status_code == 200 and got.content == archive.read(name)
+    stored = originals(api.settings)
+    assert len(stored) == len(created) + 1  # the members and the archive itself
