@@ -98,12 +98,13 @@ def _spawner(self: DatabaseTask) -> Spawn:
         publisher = _publishers.get(os.getpid())
         if publisher is None:
             publisher = _publishers[os.getpid()] = CeleryPublisher(app, self.ctx.settings)
-        for job in jobs:
-            task_id = str(uuid.uuid4())
-            async with self.ctx.sessions() as session, session.begin():
+        task_ids = [str(uuid.uuid4()) for _ in jobs]
+        async with self.ctx.sessions() as session, session.begin():  # one transaction
+            for job, task_id in zip(jobs, task_ids, strict=True):
                 await machine.mark_dispatched(
                     session, job.gpx_file_id, mode="celery", task_id=task_id
                 )
+        for job, task_id in zip(jobs, task_ids, strict=True):
             sent = await publisher.publish(
                 gpx_file_id=str(job.gpx_file_id), trip_id=str(job.trip_id),
                 request_id=job.request_id, task_id=task_id,

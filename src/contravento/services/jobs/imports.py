@@ -61,6 +61,10 @@ log = structlog.get_logger("contravento.imports")
 
 _HEAD_BYTES = SNIFF_BYTES + 512  # enough to see a tar header inside a member
 _SAVE_EVERY_S = 0.5  # the report is written at most this often while members are read
+# members are written out in batches (one duplicate check, one transaction, one dispatch):
+# at most this many, this many bytes held by their writers, or this long
+_BATCH_MEMBERS = 16
+_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,39 @@ class _Staged:
     found: Sniffed
     size: int
     sha256: str
+
+
+@dataclass
+class _Pending:
+    """An activity member read into its writer, waiting for its batch's transaction."""
+
+    entry: Entry
+    staged: _Staged
+    file_id: uuid.UUID
+    key: str
+
+
+def _commit_all(fresh: list[_Pending], batch: list[_Pending]) -> None:
+    """Commit the new members' objects, abort the others' (in a thread)."""
+    keep = {id(p) for p in fresh}
+    for p in batch:
+        if id(p) in keep:
+            p.staged.writer.commit(p.key)
+        else:
+            p.staged.writer.abort()
+
+
+def _abort_all(batch: list[_Pending]) -> None:
+    for p in batch:
+        p.staged.writer.abort()  # a no-op once committed
+
+
+def _delete_all(storage: Storage, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError as exc:  # the orphan sweep removes it later
+            log.warning("orphan_left_for_sweep", storage_key=key, error=str(exc))
 
 
 class _Superseded(Exception):
@@ -202,6 +239,8 @@ class _Expansion:
         self.report = _Report()
         self.earlier: set[str] = set()  # members created by an earlier run of this import
         self.seen: set[str] = set()  # contents met in this run
+        self.batch: list[_Pending] = []
+        self.batch_bytes = 0
         self.owner_id: uuid.UUID | None = None
         self.log = log.bind(gpx_file_id=str(held.gpx_file_id), trip_id=str(held.trip_id))
 
@@ -243,6 +282,7 @@ class _Expansion:
             await self.save_now()
 
     async def member(self, archive: zipfile.ZipFile, entry: Entry, meter: Meter) -> None:
+        """Read one member; an activity joins the batch, written out by flush()."""
         file_id = uuid.uuid4()
         key = new_original_key(self.held.trip_id, file_id)
         staged = await asyncio.to_thread(
@@ -251,15 +291,81 @@ class _Expansion:
         if isinstance(staged, Skip):
             self.report.skip(entry.name, staged)
             return
-        existing = await self._existing(staged.sha256)
-        if existing is not None:
-            await asyncio.to_thread(staged.writer.abort)
-            self._known(entry, staged.sha256, existing)
+        self.batch.append(_Pending(entry, staged, file_id, key))
+        self.batch_bytes += staged.size
+        due = time.monotonic() - self.report.saved_at >= _SAVE_EVERY_S
+        if len(self.batch) >= _BATCH_MEMBERS or self.batch_bytes >= _BATCH_BYTES or due:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """The batch's members: duplicates dropped, the others committed to the store, then
+        their rows in one fenced transaction, then their jobs handed to `spawn`."""
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        if not batch:
             return
-        await asyncio.to_thread(staged.writer.commit, key)
-        job = await self._insert(entry, staged, file_id, key)
-        if job is not None and self.spawn is not None:
-            await self.spawn([job])
+        fresh: list[_Pending] = []
+        try:
+            existing = await self._existing_many([p.staged.sha256 for p in batch])
+            for p in batch:
+                sha = p.staged.sha256
+                if sha in existing:
+                    self._known(p.entry, sha, existing[sha])
+                elif sha in self.seen:  # twice in this archive
+                    self.report.skip(p.entry.name, DUPLICATE)
+                else:
+                    fresh.append(p)
+                    self.seen.add(sha)
+            await asyncio.to_thread(_commit_all, fresh, batch)
+        except BaseException:
+            await asyncio.to_thread(_abort_all, batch)
+            raise
+        jobs = await self._insert_many(fresh)
+        if jobs and self.spawn is not None:
+            await self.spawn(jobs)
+
+    async def discard_batch(self) -> None:
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        await asyncio.to_thread(_abort_all, batch)
+
+    async def _existing_many(self, shas: list[str]) -> dict[str, uuid.UUID]:
+        async with self.ctx.sessions() as session:
+            rows = await session.execute(
+                select(GPXFile.sha256, GPXFile.id).where(
+                    GPXFile.trip_id == self.held.trip_id, GPXFile.sha256.in_(shas)
+                )
+            )
+            return {sha: file_id for sha, file_id in rows.all()}
+
+    async def _insert_many(self, fresh: list[_Pending]) -> list[NewJob]:
+        if not fresh:
+            return []
+        values = [self._row(p.entry, p.staged, p.file_id, p.key) for p in fresh]
+        for p in fresh:
+            self._created(p.entry, p.file_id)
+        try:
+            async with self.ctx.sessions() as session, session.begin():
+                if not await machine.still_held(session, self.held):
+                    raise _Superseded()
+                await session.execute(insert(GPXFile), values)
+                await self.save(session)
+        except IntegrityError:  # the same bytes raced in from an upload: one by one
+            del self.report.created[-len(fresh) :]
+            self.seen.difference_update(p.staged.sha256 for p in fresh)
+            jobs = []
+            for p in fresh:
+                job = await self._insert(p.entry, p.staged, p.file_id, p.key)
+                if job is not None:
+                    jobs.append(job)
+            return jobs
+        except BaseException:
+            del self.report.created[-len(fresh) :]
+            await asyncio.to_thread(_delete_all, self.ctx.storage, [p.key for p in fresh])
+            raise
+        held = self.held
+        return [
+            NewJob(p.file_id, held.trip_id, p.staged.size, p.staged.sha256, held.request_id)
+            for p in fresh
+        ]
 
     async def _existing(self, sha256: str) -> uuid.UUID | None:
         async with self.ctx.sessions() as session:
@@ -281,11 +387,9 @@ class _Expansion:
     def _created(self, entry: Entry, file_id: uuid.UUID) -> None:
         self.report.created.append({"gpx_file_id": str(file_id), "name": entry.name})
 
-    async def _insert(
-        self, entry: Entry, staged: _Staged, file_id: uuid.UUID, key: str
-    ) -> NewJob | None:
+    def _row(self, entry: Entry, staged: _Staged, file_id: uuid.UUID, key: str) -> dict[str, Any]:
         held, now = self.held, utcnow()
-        values = {
+        return {
             "id": file_id,
             "trip_id": held.trip_id,
             "owner_id": self.owner_id,
@@ -305,6 +409,13 @@ class _Expansion:
             # never happens (a runner that died in between), REDISPATCH_AFTER_S later
             "dispatched_at": now,
         }
+
+    async def _insert(
+        self, entry: Entry, staged: _Staged, file_id: uuid.UUID, key: str
+    ) -> NewJob | None:
+        """One member's row (after a batch met a race): a duplicate is listed as such."""
+        held = self.held
+        values = self._row(entry, staged, file_id, key)
         self._created(entry, file_id)
         self.seen.add(staged.sha256)
         try:
@@ -358,9 +469,11 @@ async def expand_archive(
                 for entry in entries:
                     await expansion.member(archive, entry, meter)
                     await expansion.save_if_due()
+                await expansion.flush()
             except ArchiveError as exc:
                 expansion.log.info("import_failed", error_code=exc.code, detail=exc.detail)
                 if expansion.owner_id is not None:  # the report was started: keep what was done
+                    await expansion.flush()
                     await expansion.save_now()
                 raise
             done = await expansion.finish()
@@ -370,6 +483,7 @@ async def expand_archive(
         cancel.set()  # a member being read in its thread stops at its next chunk
         raise
     finally:
+        await expansion.discard_batch()  # writers of a batch an error left unwritten
         await asyncio.to_thread(spool.close)
     r = expansion.report
     expansion.log.info(
