@@ -21,7 +21,7 @@ from contravento.services.jobs.process import process_gpx_file
 from tests import archives
 from tests.integration.conftest import Api, api_for, both_stores, make_settings
 from tests.integration.stores import originals
-from tests.support import sample
+from tests.support import sample, tiny_gpx
 
 
 async def _import(api: Api, headers: dict[str, str], trip: str, data: bytes) -> dict[str, object]:
@@ -134,3 +134,19 @@ async def test_an_import_reads_and_stores_through_either_store(api: Api) -> None
             assert got.status_code == 200 and got.content == archive.read(name)
     stored = originals(api.settings)
     assert len(stored) == len(created) + 1  # the members and the archive itself
+
+
+async def test_the_same_bytes_twice_in_one_archive_become_one_file(api: Api) -> None:
+    headers = await api.signup()
+    trip = await api.trip(headers)
+    ride = sample("strava-ride-power-hr-cad.gpx")
+    members = [("a/ride.gpx", ride), ("b/copy-of-ride.gpx", ride)]
+    members += [(f"c/{i}.gpx", tiny_gpx(30 + i, seed=f"many-{i}")) for i in range(40)]
+    report = await _import(api, headers, trip, archives.build_zip(members))  # several batches
+    assert report["members_found"] == 42
+    assert len(report["created"]) == 41  # type: ignore[arg-type]
+    assert report["skipped"] == [
+        {"name": "b/copy-of-ride.gpx", "reason_code": "MEMBER_DUPLICATE",
+         "reason": "Ya está en este viaje (el mismo contenido exacto)."}
+    ]  # fmt: skip
+    assert await _file_count(api, trip) == 42  # 41 stages and the archive
