@@ -16,15 +16,13 @@ by an earlier run of this import, are listed as created again, others as duplica
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import tempfile
 import threading
 import time
 import uuid
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import delete, insert, select, update
@@ -33,33 +31,33 @@ from sqlalchemy.exc import IntegrityError
 from ...config import Settings
 from ...db.models import ArchiveImport, GPXFile
 from ...db.types import utcnow
-from ...domain import ProcessingCancelled
 from ...domain.archive import (
     DUPLICATE,
     ArchiveError,
     ArchiveLimits,
     Entry,
-    MemberSkipped,
     Meter,
     Skip,
     base_name,
-    classify,
-    entry_skip,
     list_members,
     open_archive,
-    read_member,
 )
-from ...domain.formats import SNIFF_BYTES, Sniffed
-from ...storage import ObjectWriter, Storage
 from ..context import AppContext
-from ..errors import StorageMissingError
 from ..uploads import new_original_key, safe_filename
 from . import machine
+from .import_members import (
+    Pending,
+    Staged,
+    abort_all,
+    commit_all,
+    delete_all,
+    spool_archive,
+    stage_member,
+)
 from .machine import Claim, JobStatus
 
 log = structlog.get_logger("contravento.imports")
 
-_HEAD_BYTES = SNIFF_BYTES + 512  # enough to see a tar header inside a member
 _SAVE_EVERY_S = 0.5  # the report is written at most this often while members are read
 # members are written out in batches (one duplicate check, one transaction, one dispatch):
 # at most this many, this many bytes held by their writers, or this long
@@ -110,124 +108,8 @@ class _Report:
         }
 
 
-@dataclass
-class _Staged:
-    """A member read whole into a storage writer (not committed yet)."""
-
-    writer: ObjectWriter
-    found: Sniffed
-    size: int
-    sha256: str
-
-
-@dataclass
-class _Pending:
-    """An activity member read into its writer, waiting for its batch's transaction."""
-
-    entry: Entry
-    staged: _Staged
-    file_id: uuid.UUID
-    key: str
-
-
-def _commit_all(fresh: list[_Pending], batch: list[_Pending]) -> None:
-    """Commit the new members' objects, abort the others' (in a thread)."""
-    keep = {id(p) for p in fresh}
-    for p in batch:
-        if id(p) in keep:
-            p.staged.writer.commit(p.key)
-        else:
-            p.staged.writer.abort()
-
-
-def _abort_all(batch: list[_Pending]) -> None:
-    for p in batch:
-        p.staged.writer.abort()  # a no-op once committed
-
-
-def _delete_all(storage: Storage, keys: list[str]) -> None:
-    for key in keys:
-        try:
-            storage.delete(key)
-        except OSError as exc:  # the orphan sweep removes it later
-            log.warning("orphan_left_for_sweep", storage_key=key, error=str(exc))
-
-
 class _Superseded(Exception):
     """The archive's lease was lost: stop, write nothing more."""
-
-
-def _spool(storage: Storage, key: str) -> IO[bytes]:
-    """The archive copied from the store into a temporary file (zipfile needs to seek; the
-    store may be S3): memory stays bounded by a chunk whatever the archive's size."""
-    spool = tempfile.TemporaryFile(prefix="contravento-import-")  # noqa: SIM115 (returned)
-    try:
-        try:
-            reader = storage.open_reader(key)
-        except FileNotFoundError as exc:
-            raise StorageMissingError(key) from exc
-        try:
-            for chunk in reader:
-                spool.write(chunk)
-        finally:
-            reader.close()
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    return spool
-
-
-def _stage_member(
-    storage: Storage,
-    archive: zipfile.ZipFile,
-    entry: Entry,
-    meter: Meter,
-    key: str,
-    cancel: threading.Event,
-) -> _Staged | Skip:
-    """Read one member (in a thread): a Skip, or its bytes in a writer for `key`. An
-    archive-level limit (ArchiveTooLargeError) or a storage error propagates."""
-    skip = entry_skip(entry, meter.limits)
-    if skip is not None:
-        return skip
-    writer: ObjectWriter | None = None
-    digest, size, head = hashlib.sha256(), 0, b""
-    found: Sniffed | None = None
-    try:
-        for chunk in read_member(archive, entry, meter):
-            if cancel.is_set():
-                raise ProcessingCancelled()
-            if found is None:
-                head += chunk
-                if len(head) < _HEAD_BYTES:
-                    continue
-                kind = classify(head)
-                if isinstance(kind, Skip):
-                    return kind
-                found, chunk, head = kind, head, b""
-                writer = storage.open_writer(key)
-            assert writer is not None
-            digest.update(chunk)
-            writer.write(chunk)
-            size += len(chunk)
-        if found is None:  # the whole member is shorter than the sniffing window
-            kind = classify(head)
-            if isinstance(kind, Skip):
-                return kind
-            found, writer = kind, storage.open_writer(key)
-            digest.update(head)
-            writer.write(head)
-            size = len(head)
-        assert writer is not None
-        staged = _Staged(writer, found, size, digest.hexdigest())
-        writer = None  # handed over
-        return staged
-    except MemberSkipped as exc:
-        return exc.skip
-    finally:
-        if writer is not None:
-            writer.abort()
 
 
 class _Expansion:
@@ -239,7 +121,7 @@ class _Expansion:
         self.report = _Report()
         self.earlier: set[str] = set()  # members created by an earlier run of this import
         self.seen: set[str] = set()  # contents met in this run
-        self.batch: list[_Pending] = []
+        self.batch: list[Pending] = []
         self.batch_bytes = 0
         self.owner_id: uuid.UUID | None = None
         self.log = log.bind(gpx_file_id=str(held.gpx_file_id), trip_id=str(held.trip_id))
@@ -286,12 +168,12 @@ class _Expansion:
         file_id = uuid.uuid4()
         key = new_original_key(self.held.trip_id, file_id)
         staged = await asyncio.to_thread(
-            _stage_member, self.ctx.storage, archive, entry, meter, key, self.cancel
+            stage_member, self.ctx.storage, archive, entry, meter, key, self.cancel
         )
         if isinstance(staged, Skip):
             self.report.skip(entry.name, staged)
             return
-        self.batch.append(_Pending(entry, staged, file_id, key))
+        self.batch.append(Pending(entry, staged, file_id, key))
         self.batch_bytes += staged.size
         due = time.monotonic() - self.report.saved_at >= _SAVE_EVERY_S
         if len(self.batch) >= _BATCH_MEMBERS or self.batch_bytes >= _BATCH_BYTES or due:
@@ -303,7 +185,7 @@ class _Expansion:
         batch, self.batch, self.batch_bytes = self.batch, [], 0
         if not batch:
             return
-        fresh: list[_Pending] = []
+        fresh: list[Pending] = []
         try:
             existing = await self._existing_many([p.staged.sha256 for p in batch])
             for p in batch:
@@ -315,9 +197,9 @@ class _Expansion:
                 else:
                     fresh.append(p)
                     self.seen.add(sha)
-            await asyncio.to_thread(_commit_all, fresh, batch)
+            await asyncio.to_thread(commit_all, fresh, batch)
         except BaseException:
-            await asyncio.to_thread(_abort_all, batch)
+            await asyncio.to_thread(abort_all, batch)
             raise
         jobs = await self._insert_many(fresh)
         if jobs and self.spawn is not None:
@@ -325,7 +207,7 @@ class _Expansion:
 
     async def discard_batch(self) -> None:
         batch, self.batch, self.batch_bytes = self.batch, [], 0
-        await asyncio.to_thread(_abort_all, batch)
+        await asyncio.to_thread(abort_all, batch)
 
     async def _existing_many(self, shas: list[str]) -> dict[str, uuid.UUID]:
         async with self.ctx.sessions() as session:
@@ -336,7 +218,7 @@ class _Expansion:
             )
             return {sha: file_id for sha, file_id in rows.all()}
 
-    async def _insert_many(self, fresh: list[_Pending]) -> list[NewJob]:
+    async def _insert_many(self, fresh: list[Pending]) -> list[NewJob]:
         if not fresh:
             return []
         values = [self._row(p.entry, p.staged, p.file_id, p.key) for p in fresh]
@@ -359,7 +241,7 @@ class _Expansion:
             return jobs
         except BaseException:
             del self.report.created[-len(fresh) :]
-            await asyncio.to_thread(_delete_all, self.ctx.storage, [p.key for p in fresh])
+            await asyncio.to_thread(delete_all, self.ctx.storage, [p.key for p in fresh])
             raise
         held = self.held
         return [
@@ -387,7 +269,7 @@ class _Expansion:
     def _created(self, entry: Entry, file_id: uuid.UUID) -> None:
         self.report.created.append({"gpx_file_id": str(file_id), "name": entry.name})
 
-    def _row(self, entry: Entry, staged: _Staged, file_id: uuid.UUID, key: str) -> dict[str, Any]:
+    def _row(self, entry: Entry, staged: Staged, file_id: uuid.UUID, key: str) -> dict[str, Any]:
         held, now = self.held, utcnow()
         return {
             "id": file_id,
@@ -411,7 +293,7 @@ class _Expansion:
         }
 
     async def _insert(
-        self, entry: Entry, staged: _Staged, file_id: uuid.UUID, key: str
+        self, entry: Entry, staged: Staged, file_id: uuid.UUID, key: str
     ) -> NewJob | None:
         """One member's row (after a batch met a race): a duplicate is listed as such."""
         held = self.held
@@ -458,7 +340,7 @@ async def expand_archive(
     ArchiveError: the import fails (its report saved first); transient errors propagate for
     the scheduler to retry the whole job."""
     expansion = _Expansion(ctx, held, cancel, spawn)
-    spool = await asyncio.to_thread(_spool, ctx.storage, held.storage_key)
+    spool = await asyncio.to_thread(spool_archive, ctx.storage, held.storage_key)
     try:
         archive = await asyncio.to_thread(open_archive, spool)
         with archive:
