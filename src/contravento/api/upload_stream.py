@@ -55,6 +55,7 @@ class _FilePart:
         self.limit = limit
         self.limit_mb = limit_mb
         self.archive: SizeLimit | None = None
+        self.declared = 0  # the body's Content-Length, if it sent one
         self.size = 0
         self.sha = hashlib.sha256()
         self.head = b""
@@ -97,9 +98,13 @@ class _FilePart:
         self.size += len(chunk)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
-            if self.archive is not None and self.head.startswith(ZIP_MAGIC):
-                self.limit, self.limit_mb = self.archive.archive_bytes, self.archive.archive_mb
+            if self.archive is not None and len(self.head) >= len(ZIP_MAGIC):
+                if self.head.startswith(ZIP_MAGIC):
+                    self.limit, self.limit_mb = self.archive.archive_bytes, self.archive.archive_mb
                 self.archive = None
+                # no zip: a body that declared more than the activities' limit ends here
+                if self.declared > self.limit + MULTIPART_OVERHEAD:
+                    raise UploadTooLargeError(self.limit_mb)
         if self.size > self.limit:
             raise UploadTooLargeError(self.limit_mb)
         self._pending.append(chunk)
@@ -165,6 +170,7 @@ async def stage_upload(
         part = _FilePart(writer, sizes.max_bytes, sizes.max_mb)
         if sizes.archive_bytes > sizes.max_bytes:
             part.archive = sizes
+            part.declared = int(declared) if declared and declared.isdigit() else 0
         callbacks = {
             name: getattr(part, name)
             for name in (
