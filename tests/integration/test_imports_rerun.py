@@ -150,3 +150,15 @@ async def test_the_same_bytes_twice_in_one_archive_become_one_file(api: Api) -> 
          "reason": "Ya está en este viaje (el mismo contenido exacto)."}
     ]  # fmt: skip
     assert await _file_count(api, trip) == 42  # 41 stages and the archive
+
+
+async def test_the_archive_has_no_track_of_its_own(api: Api) -> None:
+    headers = await api.signup()
+    trip = await api.trip(headers)
+    data = archives.build_zip([("a.gpx", tiny_gpx(30, seed="no-track"))])
+    report = await _import(api, headers, trip, data)
+    for path in ("track", "profile"):
+        r = await api.client.get(f"/gpx/{report['id']}/{path}", headers=headers)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "GPX_IS_ARCHIVE", r.text
+    got = await api.client.get(f"/gpx/{report['id']}/download", headers=headers)
+    assert got.content == data and got.headers["content-type"] == "application/zip"

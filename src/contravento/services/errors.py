@@ -131,6 +131,15 @@ class TransientProcessingError(Exception):
     """Database or storage trouble that a later attempt may not meet."""
 
 
+class ArchiveHasNoTrackError(ServiceError):
+    code = "GPX_IS_ARCHIVE"
+    message = (
+        "Es un zip de importación: no tiene ruta propia; cada actividad que contenía es un "
+        "archivo aparte del viaje (consulta GET /imports/{id})."
+    )
+    status_code = 409
+
+
 class ImportNotFoundError(NotFoundError):
     code = "IMPORT_NOT_FOUND"
     message = "No se ha encontrado la importación."
