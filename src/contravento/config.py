@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # a gzip-wrapped recording is refused once it inflates past this (gzip bombs)
     gpx_max_inflated_mb: float = 200.0
     max_pending_jobs_per_user: int = 20
+    # bulk imports (a .zip uploaded to the same endpoint, expanded by its own job):
+    # the upload limit of an archive, members at most, inflated MB in all and per member, and
+    # the compression ratio beyond which a member is refused (zip bombs)
+    archive_max_upload_mb: float = Field(default=500.0, gt=0)
+    archive_max_members: int = Field(default=2000, ge=1)
+    archive_max_total_mb: float = Field(default=2048.0, gt=0)
+    archive_max_member_mb: float = Field(default=50.0, gt=0)
+    archive_max_ratio: float = Field(default=100.0, gt=1)
     upload_idle_timeout_s: float = 60.0  # a client that stops sending mid-upload is dropped
     # in-process jobs the API runs at once; more would fight the event loop for the GIL
     gpx_in_process_concurrency: int = Field(default=1, ge=1)
@@ -133,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.gpx_max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_archive_upload_bytes(self) -> int:
+        return int(self.archive_max_upload_mb * 1024 * 1024)
 
     @property
     def async_threshold_bytes(self) -> int:

@@ -10,7 +10,14 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-from .api import routes_auth, routes_events, routes_gpx, routes_health, routes_trips
+from .api import (
+    routes_auth,
+    routes_events,
+    routes_gpx,
+    routes_health,
+    routes_imports,
+    routes_trips,
+)
 from .api.errors import install_error_handlers
 from .api.request_id import RequestIdMiddleware
 from .config import Settings, get_settings
@@ -135,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     gpx_errors = error_responses(400, 401, 404, 408, 409, 413, 415, 422, 429, 503)
     app.include_router(routes_gpx.router, responses=gpx_errors)
     app.include_router(routes_events.router, responses=error_responses(401, 404, 503))
+    app.include_router(routes_imports.router, responses=error_responses(401, 404, 503))
     install_docs(app)
     install_web(app)  # last: `/` and `/static` shadow no API route
     return app

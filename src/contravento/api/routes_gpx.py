@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..db.models import GPXFile
+from ..domain.archive import ARCHIVE_FORMAT
 from ..schemas.gpx import (
     GPXFilePatch,
     GPXFileSummary,
@@ -40,6 +41,8 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 
 def _status_url(row: GPXFile) -> str:
+    if row.format == ARCHIVE_FORMAT:
+        return f"/imports/{row.id}"
     return f"/gpx/{row.id}/status"
 
 
@@ -63,7 +66,9 @@ async def upload_gpx(
     session: AutocommitSessionDep,
     background: BackgroundTasks,
 ) -> JSONResponse:
-    """Upload a GPX (multipart field `file`). 202 with the job; 200 if the bytes are a duplicate."""
+    """Upload an activity (GPX, FIT, TCX, maybe gzipped) or a zip of them (a bulk import, see
+    GET /imports/{id}), multipart field `file`. 202 with the job; 200 if the bytes are a
+    duplicate."""
     settings = ctx.settings
     metrics = request.app.state.metrics
     dispatcher = request.app.state.dispatcher
@@ -82,6 +87,8 @@ async def upload_gpx(
                 limit_mb=settings.gpx_max_upload_mb,
                 idle_timeout_s=settings.upload_idle_timeout_s,
                 max_inflated_mb=settings.gpx_max_inflated_mb,
+                archive_limit=settings.max_archive_upload_bytes,
+                archive_limit_mb=settings.archive_max_upload_mb,
             )
         row, created = await uploads.register_upload(
             session,
@@ -109,6 +116,7 @@ async def upload_gpx(
         task_id=row.celery_task_id,
         duplicate=not created,
         duplicate_of=None if created else (row.duplicate_of_id or row.id),
+        import_id=row.id if row.format == ARCHIVE_FORMAT else None,
     )
     return JSONResponse(
         body.model_dump(mode="json"),
@@ -185,6 +193,7 @@ _MEDIA_TYPES: dict[tuple[str, str | None], str] = {
     ("gpx", None): "application/gpx+xml",
     ("tcx", None): "application/vnd.garmin.tcx+xml",
     ("fit", None): "application/vnd.ant.fit",
+    ("zip", None): "application/zip",
 }
 
 

@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -36,9 +37,24 @@ from ..services.uploads import StagedUpload, discard, new_original_key, safe_fil
 from ..storage import ObjectWriter, Storage
 
 FIELD = "file"
+ZIP_MAGIC = b"PK\x03\x04"
 HEAD_BYTES = 512
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file part
 FLUSH_BYTES = 512 * 1024  # per upload at most this much waits in memory for the writer thread
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """How large an upload may be: an activity, or (by its first bytes) a zip archive."""
+
+    max_bytes: int
+    max_mb: float
+    archive_bytes: int = 0  # 0: archives have the activities' limit
+    archive_mb: float = 0.0
+
+    @property
+    def largest(self) -> int:
+        return max(self.max_bytes, self.archive_bytes)
 
 
 class _FilePart:
@@ -50,6 +66,8 @@ class _FilePart:
         self.meter: GzipMeter | None = None
         self.limit = limit
         self.limit_mb = limit_mb
+        self.archive: SizeLimit | None = None
+        self.declared = 0  # the body's Content-Length, if it sent one
         self.size = 0
         self.sha = hashlib.sha256()
         self.head = b""
@@ -90,10 +108,17 @@ class _FilePart:
             return
         chunk = data[start:end]
         self.size += len(chunk)
-        if self.size > self.limit:
-            raise UploadTooLargeError(self.limit_mb)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
+            if self.archive is not None and len(self.head) >= len(ZIP_MAGIC):
+                if self.head.startswith(ZIP_MAGIC):
+                    self.limit, self.limit_mb = self.archive.archive_bytes, self.archive.archive_mb
+                self.archive = None
+                # no zip: a body that declared more than the activities' limit ends here
+                if self.declared > self.limit + MULTIPART_OVERHEAD:
+                    raise UploadTooLargeError(self.limit_mb)
+        if self.size > self.limit:
+            raise UploadTooLargeError(self.limit_mb)
         self._pending.append(chunk)
         self.pending_bytes += len(chunk)
 
@@ -145,23 +170,31 @@ async def stage_upload(
     limit_mb: float,
     idle_timeout_s: float = 60.0,
     max_inflated_mb: float | None = None,
+    archive_limit: int = 0,
+    archive_limit_mb: float = 0.0,
 ) -> StagedUpload:
     """Receive the body into a storage writer; the caller commits it (register_upload).
-    A gzip body is refused once it inflates past `max_inflated_mb` (None: not metered)."""
+    A gzip body is refused once it inflates past `max_inflated_mb` (None: not metered); a
+    body whose first bytes are a zip (a bulk import) may reach `archive_limit` instead."""
+    sizes = SizeLimit(limit, limit_mb, archive_limit, archive_limit_mb)
+    limit = sizes.largest  # the whole body's bound, before its first bytes are seen
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise InvalidUploadError()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-        raise UploadTooLargeError(limit_mb)
+        raise UploadTooLargeError(max(limit_mb, archive_limit_mb))
 
     file_id = uuid.uuid4()
     key = new_original_key(trip_id, file_id)
     writer = storage.open_writer(key)
     try:
         max_inflated = None if max_inflated_mb is None else int(max_inflated_mb * 1024 * 1024)
-        part = _FilePart(writer, limit, limit_mb, max_inflated)
+        part = _FilePart(writer, sizes.max_bytes, sizes.max_mb, max_inflated)
+        if sizes.archive_bytes > sizes.max_bytes:
+            part.archive = sizes
+            part.declared = int(declared) if declared and declared.isdigit() else 0
         callbacks = {
             name: getattr(part, name)
             for name in (

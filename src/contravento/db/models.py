@@ -179,3 +179,19 @@ class Trackpoint(Base):
     hr: Mapped[float | None] = mapped_column(Float)
     cadence: Mapped[float | None] = mapped_column(Float)
     power: Mapped[float | None] = mapped_column(Float)
+
+
+class ArchiveImport(Base):
+    """The report of a bulk import: an archive (a gpx_files row of format "zip", whose job
+    expands it) and what became of its members. `created`: [{gpx_file_id, name}];
+    `skipped`: [{name, reason_code, reason}] (services/jobs/imports.py writes both)."""
+
+    __tablename__ = "gpx_imports"
+
+    gpx_file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("gpx_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    members_found: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

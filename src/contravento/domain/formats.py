@@ -67,6 +67,16 @@ def _xml_format(head: bytes) -> TrackFormat | None:
     return TrackFormat.GPX  # any other XML: the GPX parser names what is wrong with it
 
 
+def xml_root(head: bytes) -> bytes | None:
+    """The local name of the root element in the first bytes of an XML document (None if
+    they are no XML, or the root is beyond them)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"<"):
+        return None
+    root = _ROOT.search(text)
+    return root.group(1) if root is not None else None
+
+
 def sniff_plain(head: bytes) -> TrackFormat | None:
     """The format of uncompressed bytes, or None if they are none we read."""
     if _is_fit(head):

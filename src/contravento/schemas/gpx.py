@@ -10,7 +10,8 @@ from .common import Text
 
 Status = Literal["pending", "processing", "completed", "failed"]
 Mode = Literal["background", "celery"]
-Format = Literal["gpx", "fit", "tcx"]  # domain.formats.TrackFormat, decided by the content
+# domain.formats, decided by the content; "zip": a bulk import (GET /imports/{id})
+Format = Literal["gpx", "fit", "tcx", "zip"]
 Compression = Literal["gzip"]
 
 
@@ -19,12 +20,13 @@ class UploadOut(BaseModel):
     trip_id: uuid.UUID
     processing_status: Status
     processing_mode: Mode
-    status_url: str
+    status_url: str  # an archive's: GET /imports/{import_id}
     task_id: str | None = None
     duplicate: bool = False
     # duplicate: the file that holds this ride (the existing file itself for the same bytes,
     # or the file a same-ride duplicate points at); None for a new upload
     duplicate_of: uuid.UUID | None = None
+    import_id: uuid.UUID | None = None  # a zip: the bulk import its job expands
 
 
 class GPXFilePatch(BaseModel):

@@ -89,7 +89,7 @@ class UnsupportedFileTypeError(ServiceError):
     code = "GPX_INVALID_FILE_TYPE"
     message = (
         "El archivo no es una actividad que sepamos leer: sube un GPX, FIT o TCX "
-        "(también comprimidos con gzip)."
+        "(también comprimidos con gzip) o un .zip con varias actividades."
     )
     status_code = 415
 
@@ -149,3 +149,17 @@ class StorageMissingError(Exception):
 
 class TransientProcessingError(Exception):
     """Database or storage trouble that a later attempt may not meet."""
+
+
+class ArchiveHasNoTrackError(ServiceError):
+    code = "GPX_IS_ARCHIVE"
+    message = (
+        "Es un zip de importación: no tiene ruta propia; cada actividad que contenía es un "
+        "archivo aparte del viaje (consulta GET /imports/{id})."
+    )
+    status_code = 409
+
+
+class ImportNotFoundError(NotFoundError):
+    code = "IMPORT_NOT_FOUND"
+    message = "No se ha encontrado la importación."

@@ -16,10 +16,11 @@ from ..db.models import GPXFile, RouteStatsRow, Trip, User
 from ..db.profiles import load_profile
 from ..db.trackpoints import load_legacy_track
 from ..db.tracks import load_track
+from ..domain.archive import ARCHIVE_FORMAT
 from ..domain.packed_profile import unpack_profile
 from ..domain.packed_track import PackedTrack, unpack
 from ..storage import ObjectReader, Storage
-from .errors import GPXFileNotFoundError, TrackNotReadyError
+from .errors import ArchiveHasNoTrackError, GPXFileNotFoundError, TrackNotReadyError
 from .jobs.machine import JobStatus
 from .profile_body import profile_body, simplified_profile
 from .track_body import feature
@@ -45,7 +46,7 @@ async def list_trip_files(
     rows = await session.execute(
         select(GPXFile, RouteStatsRow)
         .outerjoin(RouteStatsRow, RouteStatsRow.gpx_file_id == GPXFile.id)
-        .where(GPXFile.trip_id == trip.id)
+        .where(GPXFile.trip_id == trip.id, GPXFile.format != ARCHIVE_FORMAT)  # imports: no stage
         # by the ride's own date; files without one (unprocessed, no times) last, by upload
         .order_by(
             RouteStatsRow.start_time.is_(None),
@@ -104,6 +105,8 @@ def track_etag(row: GPXFile, kind: str = "track") -> str:
     """A strong ETag for the track (or the profile) of a completed file. Its body depends
     only on what one processing run wrote (points, profile, statistics: a new run has a new
     finished_at) and on the file's own row, so this is known before anything is read."""
+    if row.format == ARCHIVE_FORMAT:
+        raise ArchiveHasNoTrackError()
     if row.processing_status != JobStatus.COMPLETED:
         raise TrackNotReadyError()
     finished = row.finished_at.isoformat() if row.finished_at else "-"

@@ -57,9 +57,10 @@ def safe_filename(raw: str | None) -> str:
 
 def recording_format(head: bytes) -> Sniffed:
     """What the upload is, by its content (the name and the client's type are ignored):
-    a recording we read (maybe gzip-wrapped), or UnsupportedFileTypeError (415)."""
+    a recording we read (maybe gzip-wrapped), a zip archive (a bulk import, expanded by its
+    own job), or UnsupportedFileTypeError (415)."""
     found = sniff(head)
-    if found.format is None:
+    if found.format is None and found.archive is None:
         raise UnsupportedFileTypeError()
     return found
 
@@ -242,7 +243,7 @@ def _with_format(
     """`prepare`, after recording on the row what its content is."""
 
     def prepare_row(row: GPXFile) -> None:
-        row.format = str(found.format)
+        row.format = str(found.archive or found.format)  # "zip": an import (jobs/imports.py)
         row.compression = str(found.compression) if found.compression else None
         if prepare is not None:
             prepare(row)

@@ -7,6 +7,7 @@ a transient error is a RETRY whose countdown matches the row's `next_attempt_at`
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -14,10 +15,12 @@ import structlog
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from ..services.jobs import machine
+from ..services.jobs.imports import NewJob, Spawn
 from ..services.jobs.process import JobRun, TransientJobError, process_gpx_file
 from . import priority, signals  # noqa: F401  (priority and structured logging hooks)
 from .app import TASK_NAME, app
 from .base import DatabaseTask
+from .publisher import CeleryPublisher
 
 log = structlog.get_logger("contravento.worker")
 # the message is due a moment after the row, so the claim finds the retry due
@@ -55,7 +58,7 @@ def process_gpx_file_async(
     except ValueError:
         log.error("task_dropped_bad_id", gpx_file_id=str(gpx_file_id)[:64])
         return {"outcome": "dropped"}
-    run = JobRun()
+    run = JobRun(spawn=_spawner(self))
     try:
         result = self.run_async(
             process_gpx_file(self.ctx, file_id, worker=self.request.hostname, run=run)
@@ -82,6 +85,34 @@ def process_gpx_file_async(
         "attempts": result.attempts,
         "duration_ms": round(result.duration_ms, 1),
     }
+
+
+_publishers: dict[int, CeleryPublisher] = {}
+
+
+def _spawner(self: DatabaseTask) -> Spawn:
+    """An archive's members, created by its job here: each published as a task of its own
+    (so every worker shares them). One that cannot be published waits for the reconciler."""
+
+    async def spawn(jobs: list[NewJob]) -> None:
+        publisher = _publishers.get(os.getpid())
+        if publisher is None:
+            publisher = _publishers[os.getpid()] = CeleryPublisher(app, self.ctx.settings)
+        task_ids = [str(uuid.uuid4()) for _ in jobs]
+        async with self.ctx.sessions() as session, session.begin():  # one transaction
+            for job, task_id in zip(jobs, task_ids, strict=True):
+                await machine.mark_dispatched(
+                    session, job.gpx_file_id, mode="celery", task_id=task_id
+                )
+        for job, task_id in zip(jobs, task_ids, strict=True):
+            sent = await publisher.publish(
+                gpx_file_id=str(job.gpx_file_id), trip_id=str(job.trip_id),
+                request_id=job.request_id, task_id=task_id,
+            )  # fmt: skip
+            if not sent:
+                log.warning("member_publish_failed", gpx_file_id=str(job.gpx_file_id))
+
+    return spawn
 
 
 def _retry(self: DatabaseTask, exc: TransientJobError) -> BaseException:

@@ -22,7 +22,8 @@ from ...db.models import GPXFile
 from ...db.types import utcnow
 from ..context import AppContext
 from . import machine
-from .process import JobResult, TimeLimits, TransientJobError, process_gpx_file
+from .imports import NewJob
+from .process import JobResult, JobRun, TimeLimits, TransientJobError, process_gpx_file
 
 log = structlog.get_logger("contravento.dispatch")
 Mode = Literal["background", "celery"]
@@ -68,7 +69,7 @@ class Dispatcher:
         s = ctx.settings
         self.limits = TimeLimits(s.task_soft_time_limit_s, s.task_time_limit_s)
 
-    def choose_mode(self, row: GPXFile) -> Mode:
+    def choose_mode(self, row: GPXFile | NewJob) -> Mode:
         s = self.ctx.settings
         if not s.celery_enabled or self.publisher is None:
             return "background"
@@ -79,6 +80,20 @@ class Dispatcher:
         return (
             "celery" if rollout_bucket(row.sha256) < s.celery_rollout_percentage else "background"
         )
+
+    async def spawn(self, jobs: list[NewJob]) -> None:
+        """The jobs an archive's run created (its members): routed as uploads are, each
+        by its own size; a failed publish runs it here."""
+        for job in jobs:
+            if self.choose_mode(job) == "celery":
+                task_id = str(uuid.uuid4())
+                await self._set_mode(job.gpx_file_id, "celery", task_id)
+                if await self._publish(job.gpx_file_id, job.trip_id, job.request_id, task_id):
+                    continue
+                await self._fall_back(job.gpx_file_id)
+            else:
+                await self._set_mode(job.gpx_file_id, "background", None)
+            self._run_here(job.gpx_file_id)
 
     def assign(self, row: GPXFile) -> None:
         """Before a new job's INSERT: its routing, stored with the row in the upload's one
@@ -198,7 +213,8 @@ class Dispatcher:
 
     async def _run_once(self, file_id: uuid.UUID) -> JobResult | None:
         try:
-            return await process_gpx_file(self.ctx, file_id, limits=self.limits)
+            run = JobRun(spawn=self.spawn)
+            return await process_gpx_file(self.ctx, file_id, run=run, limits=self.limits)
         except TransientJobError as exc:
             log.warning("job_transient_error", gpx_file_id=str(file_id), error=str(exc))
             if exc.held is None:  # never claimed (the database is away): the reconciler

@@ -117,6 +117,7 @@ class Claim:
     storage_key: str
     fence: int
     request_id: str | None = None
+    format: str = "gpx"  # what the original is (an archive's job expands it: jobs/imports.py)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,10 @@ class Refused:
     until: datetime | None = None  # when the live lease expires, or the retry is due
 
 
-_COLUMNS = (GPXFile.id, GPXFile.trip_id, GPXFile.storage_key, GPXFile.attempts, GPXFile.request_id)
+_COLUMNS = (
+    GPXFile.id, GPXFile.trip_id, GPXFile.storage_key, GPXFile.attempts, GPXFile.request_id,
+    GPXFile.format,
+)  # fmt: skip
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -194,7 +198,9 @@ async def claim(ctx: AppContext, file_id: uuid.UUID, *, worker: str | None) -> C
         row = taken.first()
         if row is not None:
             await announce(session, file_id)
-            return Claim(row.id, row.trip_id, row.storage_key, row.attempts, row.request_id)
+            return Claim(
+                row.id, row.trip_id, row.storage_key, row.attempts, row.request_id, row.format
+            )
         spent = await session.execute(
             update(GPXFile)
             .where(GPXFile.id == file_id, _claimable(now))
@@ -269,6 +275,14 @@ async def fail_as_duplicate(
         .values(**_failed_values(failure, utcnow()), duplicate_of_id=duplicate_of)
     )
     return await _announced(session, held.gpx_file_id, result)
+
+
+async def still_held(session: AsyncSession, held: Claim) -> bool:
+    """Inside a transaction of a running job that writes more than its own row (an archive's
+    members): True while the lease is ours. On PostgreSQL the row stays locked until the
+    transaction ends, so a newer run cannot complete or fail it meanwhile."""
+    result = await session.execute(update(GPXFile).where(_fenced(held)).values(updated_at=utcnow()))
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def fail(ctx: AppContext, held: Claim, failure: Failure) -> bool:

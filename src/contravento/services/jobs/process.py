@@ -28,12 +28,14 @@ from ...db.profiles import replace_profile
 from ...db.tracks import replace_track
 from ...db.types import utcnow
 from ...domain import GPXError, ProcessingCancelled, TrackSummary, summarize
+from ...domain.archive import ARCHIVE_FORMAT
 from ...domain.same_ride import RideKey
 from ..context import AppContext
 from ..errors import StorageMissingError, TransientProcessingError
 from ..transient import is_transient
 from . import machine, twins
 from .heartbeat import lease_kept
+from .imports import Spawn, expand_archive
 from .machine import INTERNAL, TIMEOUT, Claim, Failure, Refused
 
 log = structlog.get_logger("contravento.processing")
@@ -69,6 +71,8 @@ class JobRun:
 
     held: Claim | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    # an archive's job hands each member's new job to this (None: the reconciler finds them)
+    spawn: Spawn | None = None
 
 
 @dataclass(frozen=True)
@@ -212,10 +216,14 @@ async def process_gpx_file(
         async with lease_kept(ctx, held) as lease:
             try:
                 async with soft:
-                    data = await asyncio.to_thread(read_original, ctx, held.storage_key)
-                    summary = await _parse(ctx, data, run, limits)
-                    del data
-                    ours = await _finish(ctx, held, summary)
+                    ours: bool | Failure
+                    if held.format == ARCHIVE_FORMAT:  # a bulk import: expand it (imports.py)
+                        ours = await expand_archive(ctx, held, cancel=run.cancel, spawn=run.spawn)
+                    else:
+                        data = await asyncio.to_thread(read_original, ctx, held.storage_key)
+                        summary = await _parse(ctx, data, run, limits)
+                        del data
+                        ours = await _finish(ctx, held, summary)
             except asyncio.CancelledError:
                 if not lease.lost:
                     raise
