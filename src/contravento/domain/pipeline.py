@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .compression import DEFAULT_MAX_INFLATED_BYTES
+from .device_totals import DeviceReport, device_report, stats_document
 from .formats import parse_track
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
 from .gpx import DEFAULT_MAX_POINTS
@@ -21,6 +23,11 @@ class TrackSummary:
     stats: RouteStats
     simplified: SimplifiedTrack
     profile: Profile  # drawn from the full points, before simplification
+    device: DeviceReport  # the device's own totals (FIT/TCX), the headline rule, warnings
+
+    def stats_document(self) -> dict[str, Any]:
+        """The statistics as stored and served (headline values, device block)."""
+        return stats_document(self.stats, self.device)
 
 
 def summarize(
@@ -43,6 +50,10 @@ def summarize(
         data, max_points=max_points, should_stop=should_stop, max_inflated_bytes=max_inflated_bytes
     )
     clean, removed = remove_glitches(parsed, max_speed_kmh=max_speed_kmh)
+    if clean is not parsed:  # what the file said beyond its points is kept
+        clean = replace(
+            clean, device_sessions=parsed.device_sessions, parse_warnings=parsed.parse_warnings
+        )
     stats = compute_stats(
         clean,
         stop_speed_kmh=stop_speed_kmh,
@@ -54,4 +65,5 @@ def summarize(
         stats=stats,
         simplified=simplify(clean, tolerance_m),
         profile=track_profile(clean),
+        device=device_report(clean, stats),
     )
