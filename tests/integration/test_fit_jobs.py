@@ -53,7 +53,9 @@ def test_fit_files_through_http_and_a_worker(stack: Stack) -> None:
     assert stats["headline"]["distance_km"] == "computed"
     assert stats["distance_km"] == pytest.approx(41.34, rel=0.05)
     assert stats["avg_power"] is not None and stats["parse_warnings"] == []
-    track = client.http.get(f"/gpx/{sent['Edge810-Vector-2013-08-16-15-35-10.fit']}/track", headers=headers)
+    track = client.http.get(
+        f"/gpx/{sent['Edge810-Vector-2013-08-16-15-35-10.fit']}/track", headers=headers
+    )
     assert track.status_code == 200 and track.json()["geometry"]["coordinates"]
 
     indoor = done["sample-activity-indoor-trainer.fit"]
@@ -63,7 +65,9 @@ def test_fit_files_through_http_and_a_worker(stack: Stack) -> None:
     assert stats["indoor"] is True and stats["point_count"] == 0
     assert stats["moving_time_s"] == pytest.approx(2261.8) and stats["avg_power"] == 201.0
     assert stats["headline"]["moving_time_s"] == "device"
-    track = client.http.get(f"/gpx/{sent['sample-activity-indoor-trainer.fit']}/track", headers=headers)
+    track = client.http.get(
+        f"/gpx/{sent['sample-activity-indoor-trainer.fit']}/track", headers=headers
+    )
     assert track.status_code < 500, track.text
 
     workout = done["WorkoutRepeatSteps.fit"]

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fitfast
 import numpy as np
 import pytest
 
 from contravento.domain import summarize
 from contravento.domain.errors import FITCorruptError, FITNotAnActivityError, GPXError
-from contravento.domain.fit import FIT_CRC_MISMATCH, FIT_TRUNCATED, parse_fit
+from contravento.domain.fit import (
+    FIT_CRC_MISMATCH,
+    FIT_TRUNCATED,
+    _decode_fast,
+    _decode_sdk,
+    build_track,
+    parse_fit,
+)
 from contravento.domain.formats import parse_track
 
 FIT_DIR = Path(__file__).resolve().parents[1] / "data" / "fit"
@@ -46,8 +54,8 @@ NO_GPS: dict[str, float | None] = {
     "20170518-191602-1740899583.fit": 0.0,
     "event_timestamp.fit": 2.61,
 }
-# records the library cannot read (compressed timestamps): device totals, FIT_TRUNCATED
-UNREAD_RECORDS = {"compressed-speed-distance.fit": 10.25, "antfs-dump.63.fit": None}
+# compressed-timestamp records (garmin-fit-sdk cannot read them, fitfast can), no GPS
+COMPRESSED_TIMES = {"compressed-speed-distance.fit": 10.25, "antfs-dump.63.fit": None}
 NOT_ACTIVITIES = (
     "Settings.fit",
     "Settings2.fit",
@@ -78,7 +86,7 @@ def read(name: str) -> bytes:
 
 
 def test_every_sample_is_classified() -> None:
-    named = {*ACTIVITIES, *NO_GPS, *UNREAD_RECORDS, *NOT_ACTIVITIES, *DAMAGED, *MULTISPORT}
+    named = {*ACTIVITIES, *NO_GPS, *COMPRESSED_TIMES, *NOT_ACTIVITIES, *DAMAGED, *MULTISPORT}
     on_disk = {p.name for p in FIT_DIR.glob("*.fit")}
     assert on_disk == named
     assert len(on_disk) == 41  # and SOURCES.md: the 42 files of the set
@@ -142,14 +150,39 @@ def test_indoor_trainer_power_and_time_come_from_the_device() -> None:
     assert doc["start_time"] == "2011-11-02T12:54:19Z"
 
 
-@pytest.mark.parametrize("name", sorted(UNREAD_RECORDS))
-def test_records_the_library_cannot_read_leave_the_totals(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(COMPRESSED_TIMES))
+def test_compressed_timestamps_are_read_whole(name: str) -> None:
     track = parse_fit(read(name), max_points=MAX)
     assert track.point_count == 0
-    assert track.parse_warnings == (FIT_TRUNCATED,)
+    assert track.parse_warnings == ()
     assert track.device_sessions[0].distance_km == (
-        pytest.approx(UNREAD_RECORDS[name], abs=0.006) if UNREAD_RECORDS[name] else None
+        pytest.approx(COMPRESSED_TIMES[name], abs=0.006) if COMPRESSED_TIMES[name] else None
     )
+    # the recovery decoder cannot read those records, and says so rather than pass it off
+    assert _decode_sdk(read(name), MAX, None).warnings == (FIT_TRUNCATED,)
+
+
+@pytest.mark.parametrize("name", sorted({*ACTIVITIES, *NO_GPS, *MULTISPORT}))
+def test_both_decoders_give_the_same_track(name: str) -> None:
+    """The fast decoder (when it takes the file) and the recovery one agree exactly."""
+    data = read(name)
+    try:
+        fast = build_track(_decode_fast(data, MAX))
+    except fitfast.FitDecodeError:  # fitfast refuses a header CRC of 0 ("not computed")
+        assert data[0] == 14 and data[12:14] == b"\x00\x00"
+        assert parse_fit(data, max_points=MAX).parse_warnings == ()  # the SDK reads it whole
+        return
+    slow = build_track(_decode_sdk(data, MAX, None))
+    assert fast.point_count == slow.point_count
+    assert fast.device_sessions == slow.device_sessions
+    for a, b in zip(fast.segments, slow.segments, strict=True):
+        np.testing.assert_allclose(a.lat, b.lat, atol=1e-9)
+        np.testing.assert_allclose(a.lon, b.lon, atol=1e-9)
+        np.testing.assert_allclose(a.ele, b.ele, atol=1e-6)
+        np.testing.assert_array_equal(a.time, b.time)
+        assert set(a.sensors) == set(b.sensors)
+        for key in a.sensors:
+            np.testing.assert_allclose(a.sensors[key], b.sensors[key], atol=1e-6)
 
 
 @pytest.mark.parametrize("name", NOT_ACTIVITIES)

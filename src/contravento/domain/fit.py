@@ -1,7 +1,11 @@
 """FIT activities (Garmin, Wahoo, Coros, Hammerhead...) into the one track model.
 
-Decoded by Garmin's official ``garmin-fit-sdk`` (the choice and its measurements are in
-docs/domain.md and bench/fit_libs.py). Rules:
+Decoded by ``fitfast`` (a Rust decoder, columnar: no Python object per record) when it reads
+the file whole; any file it refuses (a damaged one, and some valid ones: it rejects a header
+CRC of 0) is decoded again by Garmin's official ``garmin-fit-sdk``, which keeps what it
+can read before the damage and says what went wrong. Both give the same track (a test holds
+them to it); the choice and its measurements are in docs/domain.md and bench/fit_libs.py.
+Rules:
 
 - only activity files: a file whose ``file_id`` says settings, workout, weight, monitoring...
   fails at once (FIT_NOT_AN_ACTIVITY); so does an activity file with neither a positioned
@@ -18,17 +22,19 @@ docs/domain.md and bench/fit_libs.py). Rules:
   unreadable past some point) FIT_TRUNCATED to ``parse_warnings``; a file of which nothing
   can be read fails with FIT_CORRUPT.
 
-Records are gathered into arrays as the decoder emits them (the decoder's own list of record
-dicts is emptied as it goes), so memory holds columns of floats, not a dict per point.
+On the SDK path records are gathered into arrays as the decoder emits them (its own list of
+record dicts is emptied as it goes), so memory holds columns of floats, not a dict per point.
 """
 
 from __future__ import annotations
 
 import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import fitfast
 import numpy as np
 from garmin_fit_sdk import Decoder, Profile, Stream
 
@@ -57,6 +63,67 @@ _SENSOR_SOURCES = {
     "power": "power",
     "temperature": "temperature",
 }
+
+
+_TYPES = Profile["types"]
+
+
+@dataclass
+class _Decoded:
+    """What either decoder read: positioned records as columns (times in Unix seconds),
+    the file_id types, session messages (SDK keys; times in Unix seconds), warnings."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    ele: np.ndarray
+    seconds: np.ndarray
+    sensors: dict[str, np.ndarray]
+    kinds: list[str]
+    sessions: list[dict[Any, Any]]
+    manufacturer: str | None
+    warnings: tuple[str, ...] = ()
+
+
+def _enum(kind: str, value: float) -> str | None:
+    if np.isnan(value):
+        return None
+    return str(_TYPES[kind].get(int(value), int(value)))
+
+
+def _decode_fast(data: bytes, max_points: int) -> _Decoded:
+    """fitfast, all or nothing: raises fitfast.FitDecodeError on any damage."""
+    file_id = fitfast.records(data, message="file_id")
+    kinds = [str(_enum("file", v)) for v in file_id.get("type", ())]
+    if "activity" not in kinds:
+        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
+    rec = fitfast.records(data)
+    n = len(rec.get("timestamp", ()))
+    missing = np.full(n, np.nan)
+    lat, lon = rec.get("position_lat", missing), rec.get("position_long", missing)
+    keep = ~(np.isnan(lat) | np.isnan(lon))
+    if int(keep.sum()) > max_points:
+        raise GPXTooManyPointsError(f"more than {max_points} points")
+    ele = rec.get("enhanced_altitude", missing)
+    ele = np.where(np.isnan(ele), rec.get("altitude", missing), ele)
+    sensors = {k: rec[src][keep] for k, src in _SENSOR_SOURCES.items() if src in rec}
+    columns = fitfast.records(data, message="session")
+    sessions = []
+    for i in range(len(columns.get("timestamp", columns.get("start_time", ())))):
+        mesg: dict[Any, Any] = {k: float(v[i]) for k, v in columns.items() if not np.isnan(v[i])}
+        if "sport" in mesg:
+            mesg["sport"] = _enum("sport", mesg["sport"])
+        sessions.append(mesg)
+    maker = file_id.get("manufacturer")
+    return _Decoded(
+        lat=lat[keep],
+        lon=lon[keep],
+        ele=ele[keep],
+        seconds=rec.get("timestamp", missing)[keep],
+        sensors=sensors,
+        kinds=kinds,
+        sessions=sessions,
+        manufacturer=_enum("manufacturer", maker[0]) if maker is not None and len(maker) else None,
+    )
 
 
 class _Columns:
@@ -93,17 +160,17 @@ class _Columns:
 
 
 def _times(seconds: np.ndarray) -> np.ndarray:
-    """FIT seconds -> datetime64[ms] UTC, NaT where missing."""
+    """Unix seconds -> datetime64[ms] UTC, NaT where missing."""
     out = np.full(len(seconds), np.datetime64("NaT"), dtype="datetime64[ms]")
     known = ~np.isnan(seconds)
-    out[known] = ((seconds[known] + FIT_EPOCH_S) * 1000.0).astype(np.int64)
+    out[known] = np.round(seconds[known] * 1000.0).astype(np.int64)
     return out
 
 
-def _datetime(fit_seconds: Any) -> datetime | None:
-    if not isinstance(fit_seconds, int | float):
+def _datetime(unix_seconds: Any) -> datetime | None:
+    if not isinstance(unix_seconds, int | float):
         return None
-    return datetime.fromtimestamp(fit_seconds + FIT_EPOCH_S, tz=UTC)
+    return datetime.fromtimestamp(unix_seconds, tz=UTC)
 
 
 def _number(mesg: dict[Any, Any], *keys: str, scale: float = 1.0) -> float | None:
@@ -139,19 +206,16 @@ def _warning(error: Exception) -> str:
     return FIT_CRC_MISMATCH if "CRC Error" in str(error) else FIT_TRUNCATED
 
 
-def _segments(cols: _Columns, sessions: list[dict[Any, Any]]) -> list[Segment]:
+def _segments(found: _Decoded) -> list[Segment]:
     """Positioned records as segments: one per non-transition session when there are several
     sessions (multisport), records inside transitions left out; otherwise one segment."""
-    lat, lon = np.frombuffer(cols.lat), np.frombuffer(cols.lon)
-    seconds = np.frombuffer(cols.time)
+    seconds, sessions = found.seconds, found.sessions
     whole = Segment(
-        lat=lat.copy(),
-        lon=lon.copy(),
-        ele=np.frombuffer(cols.ele).copy(),
+        lat=found.lat,
+        lon=found.lon,
+        ele=found.ele,
         time=_times(seconds),
-        sensors={
-            k: np.frombuffer(v).copy() for k, v in cols.sensors.items() if (~np.isnan(v)).any()
-        },
+        sensors={k: v for k, v in found.sensors.items() if (~np.isnan(v)).any()},
     )
     if len(whole) == 0:
         return []
@@ -181,14 +245,9 @@ def _valid(segment: Segment) -> tuple[Segment, int]:
     return (segment if bad == 0 else segment.take(ok)), bad
 
 
-def parse_fit(
-    data: bytes,
-    *,
-    max_points: int,
-    should_stop: Callable[[], bool] | None = None,
-) -> ParsedTrack:
-    """A FIT activity as a ParsedTrack; raises GPXError subclasses (FIT_* codes)."""
-    decoder = Decoder(Stream.from_byte_array(bytearray(data)))
+def _decode_sdk(data: bytes, max_points: int, should_stop: Callable[[], bool] | None) -> _Decoded:
+    """garmin-fit-sdk: keeps what it read before any damage, and reports the damage."""
+    decoder: Any = Decoder(Stream.from_byte_array(bytearray(data)))
     if not decoder.is_fit():
         raise FITCorruptError("not a FIT header")
     cols = _Columns()
@@ -219,29 +278,68 @@ def parse_fit(
     file_ids = messages.get("file_id_mesgs", [])
     if not file_ids:
         raise FITCorruptError(str(errors[0]) if errors else "no file_id message")
-    kinds = [str(m.get("type", "")).lower() for m in file_ids]
-    if "activity" not in kinds:
-        raise FITNotAnActivityError(f"file type {kinds[0] or 'unknown'}")
-    session_mesgs = messages.get("session_mesgs", [])
-    sessions = tuple(_session(m) for m in session_mesgs)
+    sessions: list[dict[Any, Any]] = []
+    for session in messages.get("session_mesgs", []):
+        mesg: dict[Any, Any] = dict(session)
+        for key in ("start_time", "timestamp"):
+            if isinstance(mesg.get(key), int | float):
+                mesg[key] += FIT_EPOCH_S
+        sessions.append(mesg)
+    seconds = np.frombuffer(cols.time) + FIT_EPOCH_S
+    maker = file_ids[0].get("manufacturer")
+    return _Decoded(
+        lat=np.frombuffer(cols.lat).copy(),
+        lon=np.frombuffer(cols.lon).copy(),
+        ele=np.frombuffer(cols.ele).copy(),
+        seconds=seconds,
+        sensors={k: np.frombuffer(v).copy() for k, v in cols.sensors.items()},
+        kinds=[str(m.get("type", "")).lower() for m in file_ids],
+        sessions=sessions,
+        manufacturer=str(maker) if maker is not None else None,
+        warnings=tuple(dict.fromkeys(_warning(e) for e in errors)),
+    )
+
+
+def decode(
+    data: bytes, *, max_points: int, should_stop: Callable[[], bool] | None = None
+) -> _Decoded:
+    """fitfast when it reads the file whole, else the SDK (see the module's docstring)."""
+    try:
+        return _decode_fast(data, max_points)
+    except fitfast.FitDecodeError:
+        return _decode_sdk(data, max_points, should_stop)
+
+
+def parse_fit(
+    data: bytes,
+    *,
+    max_points: int,
+    should_stop: Callable[[], bool] | None = None,
+) -> ParsedTrack:
+    """A FIT activity as a ParsedTrack; raises GPXError subclasses (FIT_* codes)."""
+    return build_track(decode(data, max_points=max_points, should_stop=should_stop))
+
+
+def build_track(found: _Decoded) -> ParsedTrack:
+    if "activity" not in found.kinds:
+        raise FITNotAnActivityError(f"file type {found.kinds[0] if found.kinds else 'unknown'}")
+    sessions = tuple(_session(m) for m in found.sessions)
     segments: list[Segment] = []
     invalid = 0
-    for segment in _segments(cols, session_mesgs):
+    for segment in _segments(found):
         kept, bad = _valid(segment)
         invalid += bad
         if len(kept):
             segments.append(kept)
     if not segments and not any(_has_totals(s) for s in sessions):
         raise FITNotAnActivityError("no positioned record and no session totals")
-    warnings = tuple(dict.fromkeys(_warning(e) for e in errors))
-    creator = file_ids[0].get("manufacturer")
     return ParsedTrack(
         segments=tuple(segments),
         track_count=len(segments),
         invalid_point_count=invalid,
-        creator=str(creator) if creator is not None else None,
+        creator=found.manufacturer,
         device_sessions=sessions,
-        parse_warnings=warnings,
+        parse_warnings=found.warnings,
     )
 
 

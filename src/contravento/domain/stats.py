@@ -174,7 +174,7 @@ def _to_datetime(value: np.datetime64) -> datetime:
 def _without_points(track: ParsedTrack, glitch_point_count: int) -> RouteStats:
     """A track with no positioned point (an indoor FIT): nothing to measure; the device's own
     totals (domain/device_totals.py) are the figures then."""
-    empty = dict.fromkeys(f.name for f in fields(RouteStats))
+    empty: dict[str, Any] = dict.fromkeys(f.name for f in fields(RouteStats))
     empty.update(distance_km=0.0, distance_3d_km=0.0, point_count=0, segment_count=0)
     empty.update(waypoint_count=track.waypoint_count, glitch_point_count=glitch_point_count)
     empty.update(invalid_point_count=track.invalid_point_count)
