@@ -12,7 +12,8 @@ Run: ``python -m bench.fit_e2e [--repeat N] [--no-worker]``. In one run, side by
 3. with ``BenchStack`` (PostgreSQL + Redis + one real Celery worker, as bench/e2e.py): the
    pool child's peak RSS (VmHWM) while it processes a 50 MB FIT uploaded over HTTP. The 50 MB
    file holds 1.67 million records, over the default 1 million point cap, so this worker runs
-   with GPX_MAX_POINTS=2000000 to measure the processing rather than the refusal.
+   with GPX_MAX_POINTS=2000000 to measure the processing rather than the refusal (and long
+   time limits: a file over domain/fit.FAST_MAX_BYTES streams through garmin-fit-sdk).
 
 Medians of ``--repeat`` runs; no assertions, figures only.
 """
@@ -106,7 +107,8 @@ def worker_rss() -> None:
     data = ensure_fit(50.0).read_bytes()
     stack = BenchStack("fit-e2e")
     try:
-        (worker,) = stack.start_workers(1, gpx_max_points=2_000_000)
+        limits = {"task_soft_time_limit_s": 1500, "task_time_limit_s": 1600}
+        (worker,) = stack.start_workers(1, gpx_max_points=2_000_000, **limits)
         client = stack.start_api(celery_enabled="true", celery_force="true",
                                  gpx_max_points=2_000_000)  # fmt: skip
         headers = client.signup()
@@ -128,9 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument("--worker-only", action="store_true")
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}")
-    domain(args.repeat)
+    if not args.worker_only:
+        domain(args.repeat)
     if not args.no_worker:
         worker_rss()
 

@@ -13,7 +13,7 @@ import fitfast
 import numpy as np
 import pytest
 
-from contravento.domain import summarize
+from contravento.domain import fit, summarize
 from contravento.domain.errors import FITCorruptError, FITNotAnActivityError, GPXError
 from contravento.domain.fit import (
     FIT_CRC_MISMATCH,
@@ -251,3 +251,15 @@ def test_gpx_has_no_device_block() -> None:
     doc = summarize(next(iter(sorted(gpx))).read_bytes()).stats_document()
     assert doc["device"] is None and doc["indoor"] is False and doc["parse_warnings"] == []
     assert set(doc["headline"].values()) == {"computed"}
+
+
+def test_large_files_stream_through_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past FAST_MAX_BYTES the SDK path decodes (bounded memory), with the same answer."""
+    data = read("garmin-edge-500-activity.fit")
+    fast = parse_fit(data, max_points=MAX)
+    monkeypatch.setattr(fit, "FAST_MAX_BYTES", len(data) - 1)
+    monkeypatch.setattr(fit, "_decode_fast", None)  # never called now
+    slow = parse_fit(data, max_points=MAX)
+    assert slow.point_count == fast.point_count == 10_677
+    assert slow.device_sessions == fast.device_sessions
+    np.testing.assert_array_equal(slow.segments[0].time, fast.segments[0].time)

@@ -29,6 +29,7 @@ record dicts is emptied as it goes), so memory holds columns of floats, not a di
 from __future__ import annotations
 
 import array
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ _SEMICIRCLE_DEG = 180.0 / 2**31
 _MESG = Profile["mesg_num"]
 _RECORD, _SESSION, _FILE_ID = _MESG["RECORD"], _MESG["SESSION"], _MESG["FILE_ID"]
 _CHECK_EVERY = 4096
+# fitfast's decode peaks near 19x the file: 12 MB of FIT -> about 230 MiB. Larger files (rare:
+# 12 MB is days of 1 Hz recording) stream through the SDK into arrays, slower, bounded memory.
+FAST_MAX_BYTES = 12_000_000
 TRANSITION = "transition"
 
 FIT_TRUNCATED = "FIT_TRUNCATED"
@@ -105,7 +109,12 @@ def _decode_fast(data: bytes, max_points: int) -> _Decoded:
         raise GPXTooManyPointsError(f"more than {max_points} points")
     ele = rec.get("enhanced_altitude", missing)
     ele = np.where(np.isnan(ele), rec.get("altitude", missing), ele)
-    sensors = {k: rec[src][keep] for k, src in _SENSOR_SOURCES.items() if src in rec}
+    every = bool(keep.all())  # then no copies: the columns are ours already
+
+    def kept(column: np.ndarray) -> np.ndarray:
+        return column if every else column[keep]
+
+    sensors = {k: kept(rec[src]) for k, src in _SENSOR_SOURCES.items() if src in rec}
     columns = fitfast.records(data, message="session")
     sessions = []
     for i in range(len(columns.get("timestamp", columns.get("start_time", ())))):
@@ -115,10 +124,10 @@ def _decode_fast(data: bytes, max_points: int) -> _Decoded:
         sessions.append(mesg)
     maker = file_id.get("manufacturer")
     return _Decoded(
-        lat=lat[keep],
-        lon=lon[keep],
-        ele=ele[keep],
-        seconds=rec.get("timestamp", missing)[keep],
+        lat=kept(lat),
+        lon=kept(lon),
+        ele=kept(ele),
+        seconds=kept(rec.get("timestamp", missing)),
         sensors=sensors,
         kinds=kinds,
         sessions=sessions,
@@ -247,7 +256,7 @@ def _valid(segment: Segment) -> tuple[Segment, int]:
 
 def _decode_sdk(data: bytes, max_points: int, should_stop: Callable[[], bool] | None) -> _Decoded:
     """garmin-fit-sdk: keeps what it read before any damage, and reports the damage."""
-    decoder: Any = Decoder(Stream.from_byte_array(bytearray(data)))
+    decoder: Any = Decoder(Stream.from_bytes_io(io.BytesIO(data)))  # shares the bytes
     if not decoder.is_fit():
         raise FITCorruptError("not a FIT header")
     cols = _Columns()
@@ -285,14 +294,15 @@ def _decode_sdk(data: bytes, max_points: int, should_stop: Callable[[], bool] | 
             if isinstance(mesg.get(key), int | float):
                 mesg[key] += FIT_EPOCH_S
         sessions.append(mesg)
-    seconds = np.frombuffer(cols.time) + FIT_EPOCH_S
+    seconds = np.frombuffer(cols.time)
+    seconds += FIT_EPOCH_S  # in place: the arrays share the buffers, no copy of the columns
     maker = file_ids[0].get("manufacturer")
     return _Decoded(
-        lat=np.frombuffer(cols.lat).copy(),
-        lon=np.frombuffer(cols.lon).copy(),
-        ele=np.frombuffer(cols.ele).copy(),
+        lat=np.frombuffer(cols.lat),
+        lon=np.frombuffer(cols.lon),
+        ele=np.frombuffer(cols.ele),
         seconds=seconds,
-        sensors={k: np.frombuffer(v).copy() for k, v in cols.sensors.items()},
+        sensors={k: np.frombuffer(v) for k, v in cols.sensors.items()},
         kinds=[str(m.get("type", "")).lower() for m in file_ids],
         sessions=sessions,
         manufacturer=str(maker) if maker is not None else None,
@@ -303,11 +313,15 @@ def _decode_sdk(data: bytes, max_points: int, should_stop: Callable[[], bool] | 
 def decode(
     data: bytes, *, max_points: int, should_stop: Callable[[], bool] | None = None
 ) -> _Decoded:
-    """fitfast when it reads the file whole, else the SDK (see the module's docstring)."""
-    try:
-        return _decode_fast(data, max_points)
-    except fitfast.FitDecodeError:
-        return _decode_sdk(data, max_points, should_stop)
+    """fitfast when it reads the file whole, else the SDK (see the module's docstring).
+    Files over FAST_MAX_BYTES go to the SDK: fitfast holds every decoded message before it
+    builds its columns (about 19 bytes of memory per byte of file)."""
+    if len(data) <= FAST_MAX_BYTES:
+        try:
+            return _decode_fast(data, max_points)
+        except fitfast.FitDecodeError:
+            pass
+    return _decode_sdk(data, max_points, should_stop)
 
 
 def parse_fit(
