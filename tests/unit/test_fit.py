@@ -7,6 +7,7 @@ are the device's own session distance.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import fitfast
@@ -111,6 +112,7 @@ def test_activity_points_and_device_distance(name: str) -> None:
 def test_activity_summary_distance_is_near_the_devices(name: str) -> None:
     summary = summarize(read(name))
     doc = summary.stats_document()
+    json.dumps(doc, allow_nan=False)  # what PostgreSQL's JSON and the API need
     device = doc["device"]
     assert doc["indoor"] is False
     assert doc["headline"]["distance_km"] == "computed"
