@@ -265,3 +265,10 @@ def test_large_files_stream_through_the_sdk(monkeypatch: pytest.MonkeyPatch) -> 
     assert slow.point_count == fast.point_count == 10_677
     assert slow.device_sessions == fast.device_sessions
     np.testing.assert_array_equal(slow.segments[0].time, fast.segments[0].time)
+
+
+def test_gzipped_fit_is_read_by_content() -> None:
+    import gzip
+
+    track = parse_track(gzip.compress(read("sample-activity.fit")), max_points=MAX)
+    assert track.point_count == 2_965 and track.device_sessions[0].sport == "cycling"
