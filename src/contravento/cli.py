@@ -15,7 +15,7 @@ from .domain import GPXError, TrackSummary, summarize
 
 def _summary_dict(path: str, summary: TrackSummary) -> dict[str, Any]:
     out: dict[str, Any] = {"file": path}
-    out.update(summary.stats.to_dict())
+    out.update(summary.stats_document())  # the API's figures: headline values, device block
     out["simplified_point_count"] = summary.simplified.point_count
     out["name"] = summary.track.name
     out["creator"] = summary.track.creator

@@ -98,6 +98,27 @@ class TCXNoTrackpointsError(GPXError):
     message = "La actividad del archivo TCX no contiene ningún punto registrado (Trackpoint)."
 
 
+class FITNotAnActivityError(GPXError):
+    """A FIT file that is not a recorded activity: settings, a workout, a weight scale's or
+    a monitoring file (its file_id says so), or an activity file with nothing recorded."""
+
+    code = "FIT_NOT_AN_ACTIVITY"
+    message = (
+        "El archivo FIT no es una actividad (es de ajustes, un entrenamiento, una báscula o "
+        "datos de monitorización, o no tiene nada grabado). Sube el archivo de la actividad."
+    )
+
+
+class FITCorruptError(GPXError):
+    """A FIT file of which nothing usable can be read (a damaged header, no messages)."""
+
+    code = "FIT_CORRUPT"
+    message = (
+        "El archivo FIT está dañado y no se puede leer. Vuelve a copiarlo desde tu "
+        "dispositivo o a exportarlo desde tu aplicación."
+    )
+
+
 ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     GPXMalformedError,
     GPXNotGPXError,
@@ -110,4 +131,6 @@ ALL_GPX_ERRORS: tuple[type[GPXError], ...] = (
     GzipTooLargeError,
     TCXNotAnActivityError,
     TCXNoTrackpointsError,
+    FITNotAnActivityError,
+    FITCorruptError,
 )

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from .compression import DEFAULT_MAX_INFLATED_BYTES, gunzip_capped, gunzip_head
 from .errors import UnsupportedFormatError
+from .fit import parse_fit
 from .gpx import parse_gpx
 from .tcx import parse_tcx
 from .track import ParsedTrack
@@ -101,7 +102,11 @@ def sniff(head: bytes) -> Sniffed:
 
 Parser = Callable[..., ParsedTrack]
 # Each parser: (data, *, max_points, should_stop) -> ParsedTrack; raises GPXError subclasses.
-_PARSERS: dict[TrackFormat, Parser] = {TrackFormat.GPX: parse_gpx, TrackFormat.TCX: parse_tcx}
+_PARSERS: dict[TrackFormat, Parser] = {
+    TrackFormat.GPX: parse_gpx,
+    TrackFormat.FIT: parse_fit,
+    TrackFormat.TCX: parse_tcx,
+}
 
 
 def parse_track(

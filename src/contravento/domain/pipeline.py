@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .compression import DEFAULT_MAX_INFLATED_BYTES
+from .device_totals import DeviceReport, device_report, stats_document
 from .formats import parse_track
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
 from .gpx import DEFAULT_MAX_POINTS
@@ -23,6 +25,11 @@ class TrackSummary:
     stats: RouteStats
     simplified: SimplifiedTrack
     profile: Profile  # drawn from the full points, before simplification
+    device: DeviceReport  # the device's own totals (FIT/TCX), the headline rule, warnings
+
+    def stats_document(self) -> dict[str, Any]:
+        """The statistics as stored and served (headline values, device block)."""
+        return stats_document(self.stats, self.device)
 
 
 def summarize(
@@ -64,4 +71,5 @@ def summarize(
         stats=stats,
         simplified=simplify(clean, tolerance_m),
         profile=track_profile(clean),
+        device=device_report(clean, stats),
     )

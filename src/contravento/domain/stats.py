@@ -23,7 +23,7 @@ Rules (also in docs/domain.md):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,10 +64,10 @@ class RouteStats:
     avg_power: float | None
     max_power: float | None
     avg_temperature_c: float | None
-    min_lat: float
-    min_lon: float
-    max_lat: float
-    max_lon: float
+    min_lat: float | None  # None without a positioned point (an indoor FIT)
+    min_lon: float | None  # None without a positioned point (an indoor FIT)
+    max_lat: float | None  # None without a positioned point (an indoor FIT)
+    max_lon: float | None  # None without a positioned point (an indoor FIT)
     point_count: int
     segment_count: int
     waypoint_count: int
@@ -181,6 +181,16 @@ def _to_datetime(value: np.datetime64) -> datetime:
     return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
 
 
+def _without_points(track: ParsedTrack, glitch_point_count: int, time_quality: str) -> RouteStats:
+    """A track with no positioned point (an indoor FIT): nothing to measure; the device's own
+    totals (domain/device_totals.py) are the figures then."""
+    empty: dict[str, Any] = dict.fromkeys(f.name for f in fields(RouteStats))
+    empty.update(distance_km=0.0, distance_3d_km=0.0, point_count=0, segment_count=0)
+    empty.update(waypoint_count=track.waypoint_count, glitch_point_count=glitch_point_count)
+    empty.update(invalid_point_count=track.invalid_point_count, time_quality=time_quality)
+    return RouteStats(**empty)
+
+
 def compute_stats(
     track: ParsedTrack,
     *,
@@ -196,6 +206,8 @@ def compute_stats(
     ``time_quality`` is the verdict on the file's times (default: "ok" if the track has times,
     else "absent"); for an unusable one the track comes untimed and ``dated_start`` is the
     ride's date to report."""
+    if track.point_count == 0:
+        return _without_points(track, glitch_point_count, time_quality or ABSENT)
     stop_ms, plausible_ms = stop_speed_kmh / 3.6, max_plausible_kmh / 3.6
     distance = distance_3d = moving_time = moving_distance = 0.0
     max_speed: float | None = None

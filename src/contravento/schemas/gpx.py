@@ -53,6 +53,9 @@ class StatusOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # route_stats.data: our figures with each headline value in place, and for FIT (TCX) the
+    # device's own totals: `device`, `headline` ("computed"|"device" per field), `indoor`,
+    # `parse_warnings` (FIT_TRUNCATED, FIT_CRC_MISMATCH); rules in docs/domain.md
     stats: dict[str, Any] | None = None
     # failed DUPLICATE_RIDE: the completed file of the trip that holds the same ride
     duplicate_of: uuid.UUID | None = None

@@ -106,7 +106,7 @@ def _run_domain(ctx: AppContext, data: bytes, cancel: threading.Event) -> TrackS
 
 def _stats_row(file_id: uuid.UUID, summary: TrackSummary) -> RouteStatsRow:
     stats = summary.stats
-    data = stats.to_dict()
+    data = summary.stats_document()  # headline values: an indoor ride's distance is the device's
     data["simplified_point_count"] = summary.simplified.point_count
     data["simplify_tolerance_m"] = summary.simplified.tolerance_m
     return RouteStatsRow(
@@ -116,7 +116,7 @@ def _stats_row(file_id: uuid.UUID, summary: TrackSummary) -> RouteStatsRow:
         elevation_loss_m=data["elevation_loss_m"],
         moving_time_s=data["moving_time_s"],
         duration_s=data["duration_s"],
-        start_time=stats.start_time,
+        start_time=stats.start_time or summary.device.start_time,
         point_count=stats.point_count,
         simplified_point_count=summary.simplified.point_count,
         data=data,
