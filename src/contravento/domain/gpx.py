@@ -275,7 +275,8 @@ class _SegmentBuilder:
         if template.ele is None:
             ele = ["nan"] * count
         else:
-            ele = [(text or "").strip() or "nan" for text in map(_TEXT, nodes[template.ele :: size])]
+            heights = map(_TEXT, nodes[template.ele :: size])
+            ele = [(text or "").strip() or "nan" for text in heights]
         when: list[str | None]
         if template.time is None or not self.with_time:
             when = [None] * count
