@@ -9,8 +9,12 @@ stays bounded by a chunk of points, not by the size of the file.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain
+from operator import attrgetter, is_, methodcaller
 from typing import Any
 
 import numpy as np
@@ -157,12 +161,88 @@ def _check_root(data: bytes) -> tuple[str | None, str | None]:
     return root.get("version"), root.get("creator")
 
 
+_TAG = attrgetter("tag")
+_TEXT = attrgetter("text")
+_WALK = methodcaller("iter")
+_MIN_BATCH = 8  # below this the per-point path is as fast as checking the shared shape
+
+
+class _Template:
+    """Where one point's fields sit in its preorder walk, read once per batch of points.
+
+    Classification follows ``_SegmentBuilder.add`` exactly: the last ``ele`` and ``time``
+    child win; a sensor is read from the ``extensions`` children's subtrees. ``None`` means
+    the batch must take the per-point path (a sensor key that occurs twice, where the first
+    non-empty text would win).
+    """
+
+    __slots__ = ("arity", "ele", "eligible", "sensors", "size", "tags", "time")
+
+    def __init__(self, point: etree._Element) -> None:
+        nodes = list(point.iter())
+        position = {id(node): i for i, node in enumerate(nodes)}
+        self.size = len(nodes)
+        self.tags = [node.tag for node in nodes]
+        self.arity = [len(node) for node in nodes]
+        self.ele: int | None = None
+        self.time: int | None = None
+        self.sensors: dict[str, int] = {}
+        duplicate = False
+        for child in point:
+            tag = child.tag
+            kind = _CHILD_KINDS.get(tag)
+            if kind is None:
+                kind = _child_kind(tag)
+            if kind == _ELE:
+                self.ele = position[id(child)]
+            elif kind == _TIME:
+                self.time = position[id(child)]
+            elif kind == _EXTENSIONS:
+                for node in child.iter():
+                    tag = node.tag
+                    key = _SENSOR_KEYS.get(tag, _UNKNOWN)
+                    if key is _UNKNOWN:
+                        key = _sensor_key(tag)
+                    if key is not None:
+                        duplicate = duplicate or key in self.sensors
+                        self.sensors[key] = position[id(node)]
+        self.eligible = not duplicate
+
+    @staticmethod
+    def matching(points: list[etree._Element]) -> tuple[_Template, list[Any]] | None:
+        """The template of ``points`` and their walked nodes, if every point has its shape.
+
+        Same tags (namespace included, comments and PIs too) and same child counts in the
+        same preorder positions means the same tree, so ``add`` would read every point from
+        the same positions.
+        """
+        template = _Template(points[0])
+        if not template.eligible:
+            return None
+        nodes = list(chain.from_iterable(map(_WALK, points)))
+        size, count = template.size, len(points)
+        if (
+            len(nodes) != size * count
+            or not all(map(is_, nodes[::size], points))
+            or list(map(len, nodes)) != template.arity * count
+            or list(map(_TAG, nodes)) != template.tags * count
+        ):
+            return None
+        return template, nodes
+
+
 class _SegmentBuilder:
-    """Collects the strings of one segment in chunks and turns them into arrays."""
+    """Collects the strings of one segment in chunks and turns them into arrays.
+
+    Points are queued by ``push`` and read by ``drain`` (before anything frees them): a run
+    of points that share one shape is read column by column; any other point goes through
+    ``add``. Both give the same strings, so the arrays do not depend on the path taken.
+    """
 
     def __init__(self, with_time: bool) -> None:
         self.with_time = with_time
         self.chunks: list[dict[str, np.ndarray]] = []
+        self.pending: list[etree._Element] = []
         self._reset()
 
     def _reset(self) -> None:
@@ -171,6 +251,62 @@ class _SegmentBuilder:
         self.ele: list[str] = []
         self.time: list[str | None] = []
         self.sensors: dict[str, list[str]] = {}
+
+    def push(self, el: etree._Element) -> None:
+        self.pending.append(el)
+
+    def drain(self) -> None:
+        points, self.pending = self.pending, []
+        if not points:
+            return
+        found = _Template.matching(points) if len(points) >= _MIN_BATCH else None
+        if found is None:
+            for el in points:
+                self.add(el)
+        else:
+            self._add_columns(points, *found)
+
+    def _add_columns(
+        self, points: list[etree._Element], template: _Template, nodes: list[Any]
+    ) -> None:
+        size, count = template.size, len(points)
+        lat = [el.get("lat") or "nan" for el in points]
+        lon = [el.get("lon") or "nan" for el in points]
+        if template.ele is None:
+            ele = ["nan"] * count
+        else:
+            heights = map(_TEXT, nodes[template.ele :: size])
+            ele = [(text or "").strip() or "nan" for text in heights]
+        when: list[str | None]
+        if template.time is None or not self.with_time:
+            when = [None] * count
+        else:
+            when = list(map(_TEXT, nodes[template.time :: size]))
+        raw = {key: list(map(_TEXT, nodes[pos::size])) for key, pos in template.sensors.items()}
+        start = 0
+        while start < count:
+            n = len(self.lat)
+            stop = min(count, start + _CHUNK - n)
+            self.lat += lat[start:stop]
+            self.lon += lon[start:stop]
+            self.ele += ele[start:stop]
+            self.time += when[start:stop]
+            sensors = self.sensors
+            for key, texts in raw.items():
+                part = texts[start:stop]
+                column = sensors.get(key)
+                if column is None:
+                    if not any(part):
+                        continue  # ``add`` opens a column at its first non-empty text only
+                    column = sensors[key] = ["nan"] * n
+                column += [text.strip() if text else "nan" for text in part]
+            width = n + stop - start
+            for column in sensors.values():
+                if len(column) < width:
+                    column += ["nan"] * (width - len(column))
+            start = stop
+            if width >= _CHUNK:
+                self.flush()
 
     def add(self, el: etree._Element) -> None:
         """Append one point. Hot path: one dict lookup per child, no string work per tag."""
@@ -227,6 +363,7 @@ class _SegmentBuilder:
         self._reset()
 
     def build(self) -> Segment | None:
+        self.drain()
         self.flush()
         if not self.chunks:
             return None
@@ -295,6 +432,24 @@ def _valid_points(segment: Segment) -> tuple[Segment, int]:
     return (segment if bad == 0 else segment.take(ok)), bad
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while lxml hands out element proxies.
+
+    A parse creates a proxy for each of the ~10 elements of every point; each is a tracked
+    object, so the collector would run hundreds of times over them (about half of their cost)
+    for cycles a parse never makes. Reference counting still frees everything as we go. Only
+    a collector that was running is started again (another thread may hold it paused too).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 DEFAULT_MAX_POINTS = 1_000_000  # a 50 MB export holds ~150-300k; beyond this it is abuse
 
 
@@ -316,6 +471,17 @@ def parse_gpx(
         raise GPXMalformedError("empty document")
     version, creator = _check_root(data)
     _check_element_budget(data)
+    with _collector_paused():
+        return _parse_checked(data, version, creator, max_points, should_stop)
+
+
+def _parse_checked(
+    data: bytes,
+    version: str | None,
+    creator: str | None,
+    max_points: int,
+    should_stop: Callable[[], bool] | None,
+) -> ParsedTrack:
 
     track_segments: list[Segment] = []
     route_segments: list[Segment] = []
@@ -334,7 +500,7 @@ def parse_gpx(
                     owner = owner.getparent()
                 if owner is not None and name is None:
                     name = _child_text(owner, "name")
-            current.add(el)
+            current.push(el)
             seen_points += 1
             if seen_points > max_points:
                 raise GPXTooManyPointsError(f"more than {max_points} points")
@@ -355,6 +521,8 @@ def parse_gpx(
                 current = None
         elif local == "wpt":
             waypoints += 1
+        if current is not None:
+            current.drain()  # read queued points before freeing anything around them
         _release(el)
     if current is not None:  # points outside any container: keep them rather than lose them
         segment = current.build()
