@@ -178,9 +178,10 @@ TCX_DATA = Path(__file__).resolve().parent / "data" / "tcx"
 
 def device_export() -> tuple[bytes, dict[str, tuple[str, str | None] | str]]:
     """A bulk export of real device files in every format: activities/*.fit, *.fit.gz, *.tcx,
-    *.gpx.gz, a settings FIT (no activity, but FIT by its content), a CSV, an image and a
-    nested zip. Returns the zip and, per member, (format, compression) for a member that
-    becomes a file, or the skip code."""
+    *.gpx.gz; a settings FIT and a gzipped monitoring FIT (FIT by their content, but no
+    activity: skipped on their file_id), a CSV, an image and a nested zip. Returns the zip
+    and, per member, (format, compression) for a member that becomes a file, or the skip
+    code."""
     members: list[tuple[str, bytes]] = [("export_9/", b""), ("export_9/activities/", b"")]
     expected: dict[str, tuple[str, str | None] | str] = {}
     files = {
@@ -192,7 +193,6 @@ def device_export() -> tuple[bytes, dict[str, tuple[str, str | None] | str]]:
                                         .read_bytes(), ("tcx", None)),
         "export_9/activities/104.gpx.gz": (gzip.compress(sample("strava-ride-power-hr-cad.gpx")),
                                            ("gpx", "gzip")),
-        "export_9/activities/105.fit": ((FIT_DATA / "Settings.fit").read_bytes(), ("fit", None)),
     }  # fmt: skip
     for path, (data, want) in files.items():
         members.append((path, data))
@@ -200,6 +200,10 @@ def device_export() -> tuple[bytes, dict[str, tuple[str, str | None] | str]]:
     skipped = {
         "export_9/activities.csv": (b"Activity ID,Activity Type\n101,Ride\n", "MEMBER_NOT_ACTIVITY"),
         "export_9/media/foto.png": (PNG, "MEMBER_NOT_ACTIVITY"),
+        "export_9/activities/105.fit": ((FIT_DATA / "Settings.fit").read_bytes(),
+                                        "MEMBER_NOT_ACTIVITY"),
+        "export_9/monitor/106.fit.gz": (gzip.compress((FIT_DATA / "MonitoringFile.fit")
+                                        .read_bytes()), "MEMBER_NOT_ACTIVITY"),
         "export_9/activities/older.zip": (
             build_zip([("old.gpx", tiny_gpx(30, seed="nested-old"))]),
             "MEMBER_NESTED_ARCHIVE",
