@@ -198,12 +198,19 @@ def device_export() -> tuple[bytes, dict[str, tuple[str, str | None] | str]]:
         members.append((path, data))
         expected[path] = want
     skipped = {
-        "export_9/activities.csv": (b"Activity ID,Activity Type\n101,Ride\n", "MEMBER_NOT_ACTIVITY"),
+        "export_9/activities.csv": (
+            b"Activity ID,Activity Type\n101,Ride\n",
+            "MEMBER_NOT_ACTIVITY",
+        ),
         "export_9/media/foto.png": (PNG, "MEMBER_NOT_ACTIVITY"),
-        "export_9/activities/105.fit": ((FIT_DATA / "Settings.fit").read_bytes(),
-                                        "MEMBER_NOT_ACTIVITY"),
-        "export_9/monitor/106.fit.gz": (gzip.compress((FIT_DATA / "MonitoringFile.fit")
-                                        .read_bytes()), "MEMBER_NOT_ACTIVITY"),
+        "export_9/activities/105.fit": (
+            (FIT_DATA / "Settings.fit").read_bytes(),
+            "MEMBER_NOT_ACTIVITY",
+        ),
+        "export_9/monitor/106.fit.gz": (
+            gzip.compress((FIT_DATA / "MonitoringFile.fit").read_bytes()),
+            "MEMBER_NOT_ACTIVITY",
+        ),
         "export_9/activities/older.zip": (
             build_zip([("old.gpx", tiny_gpx(30, seed="nested-old"))]),
             "MEMBER_NESTED_ARCHIVE",
