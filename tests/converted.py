@@ -92,3 +92,29 @@ def fit_as_tcx(
         e.Activities(e.Activity(e.Id(_iso(start)), lap, Sport="Biking"))
     )
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def fit_with_every_time(fit: bytes, every_time: datetime) -> bytes:
+    """The FIT's positioned points encoded again by Garmin's own FIT encoder, every record
+    (and the session) stamped with one instant: a device whose clock was stuck."""
+    from garmin_fit_sdk import Encoder, Profile  # the tests' only use of the encoder
+
+    mesg, semi = Profile["mesg_num"], 2**31 / 180.0
+    track = parsed(fit)
+    device = device_block(track.device_sessions) or {}
+    enc = Encoder()
+    enc.on_mesg(mesg["FILE_ID"], {"type": "activity", "manufacturer": "development",
+                                  "product": 0, "time_created": every_time, "serial_number": 7})  # fmt: skip
+    for lat, lon, ele, _t in _points(track):
+        record: dict[str, object] = {"timestamp": every_time, "position_lat": round(lat * semi),
+                                     "position_long": round(lon * semi)}  # fmt: skip
+        if ele is not None:
+            record["enhanced_altitude"] = ele
+        enc.on_mesg(mesg["RECORD"], record)
+    enc.on_mesg(mesg["SESSION"], {
+        "start_time": every_time, "timestamp": every_time, "sport": "cycling",
+        "total_distance": float(device["distance_km"]) * 1000.0,
+        "total_timer_time": float(device["timer_time_s"]),
+    })  # fmt: skip
+    data: bytes = enc.close()
+    return data

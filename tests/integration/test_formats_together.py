@@ -19,7 +19,7 @@ import pytest
 from contravento.domain import summarize
 from contravento.domain.same_ride import distance_tolerance_km
 from tests import archives
-from tests.converted import fit_as_gpx, fit_as_tcx
+from tests.converted import fit_as_gpx, fit_as_tcx, fit_with_every_time
 from tests.integration.conftest import Api
 from tests.support import sample
 
@@ -212,4 +212,32 @@ async def test_a_tcx_whose_times_lie_keeps_its_ride(
     assert stats["time_quality"] == "constant" and stats["point_count"] == 4700
     assert stats["distance_km"] == pytest.approx(summarize(RIDE_FIT).stats.distance_km, rel=1e-3)
     assert stats["duration_s"] is None and stats["max_speed_kmh"] is None
+    assert stats["start_time"] == start
+
+
+@pytest.mark.parametrize(
+    ("every_time", "start"),
+    [
+        (datetime(2013, 8, 16, 18, 5, 10, tzinfo=UTC), "2013-08-16T18:05:10Z"),
+        (datetime(2000, 1, 1, 0, 0, 0, tzinfo=UTC), None),  # a device's unset clock
+    ],
+)
+async def test_a_fit_whose_clock_was_stuck_keeps_its_ride(
+    api: Api, every_time: datetime, start: str | None
+) -> None:
+    """Every record of a real ride on one instant, encoded by Garmin's FIT encoder: the
+    ride's geometry from its positions, the device's timer as the moving time, a date only
+    when the instant is believable (the device's session start on 2000-01-01 is not)."""
+    headers = await api.signup()
+    trip = await api.trip(headers)
+    fit = fit_with_every_time(RIDE_FIT, every_time)
+    done = await _done(api, headers, trip, fit, "reloj.fit")
+    assert done["processing_status"] == "completed", done
+    stats = done["stats"]
+    assert done["format"] == "fit" and stats["time_quality"] == "constant"
+    assert stats["point_count"] == 4700 and stats["glitch_point_count"] == 0
+    assert stats["distance_km"] == pytest.approx(summarize(RIDE_FIT).stats.distance_km, rel=1e-3)
+    assert stats["duration_s"] is None and stats["max_speed_kmh"] is None
+    assert stats["headline"]["moving_time_s"] == "device"
+    assert stats["moving_time_s"] == stats["device"]["timer_time_s"]
     assert stats["start_time"] == start
