@@ -8,6 +8,7 @@ import io
 import struct
 import tarfile
 import zipfile
+from pathlib import Path
 
 from tests.support import sample, tiny_gpx
 
@@ -169,3 +170,53 @@ def overlapping(copies: int = 50) -> bytes:
     end = bytearray(data[eocd : eocd + 22])
     struct.pack_into("<HHII", end, 8, copies, copies, len(central), len(body))
     return body + central + bytes(end)
+
+
+FIT_DATA = Path(__file__).resolve().parent / "data" / "fit"
+TCX_DATA = Path(__file__).resolve().parent / "data" / "tcx"
+
+
+def device_export() -> tuple[bytes, dict[str, tuple[str, str | None] | str]]:
+    """A bulk export of real device files in every format: activities/*.fit, *.fit.gz, *.tcx,
+    *.gpx.gz; a settings FIT and a gzipped monitoring FIT (FIT by their content, but no
+    activity: skipped on their file_id), a CSV, an image and a nested zip. Returns the zip
+    and, per member, (format, compression) for a member that becomes a file, or the skip
+    code."""
+    members: list[tuple[str, bytes]] = [("export_9/", b""), ("export_9/activities/", b"")]
+    expected: dict[str, tuple[str, str | None] | str] = {}
+    files = {
+        "export_9/activities/101.fit": ((FIT_DATA / "Edge810-Vector-2013-08-16-15-35-10.fit")
+                                        .read_bytes(), ("fit", None)),
+        "export_9/activities/102.fit.gz": (gzip.compress((FIT_DATA / "garmin-fenix-5-bike.fit")
+                                           .read_bytes()), ("fit", "gzip")),
+        "export_9/activities/103.tcx": ((TCX_DATA / "garmin-connect-edge520-ride-watts.tcx")
+                                        .read_bytes(), ("tcx", None)),
+        "export_9/activities/104.gpx.gz": (gzip.compress(sample("strava-ride-power-hr-cad.gpx")),
+                                           ("gpx", "gzip")),
+    }  # fmt: skip
+    for path, (data, want) in files.items():
+        members.append((path, data))
+        expected[path] = want
+    skipped = {
+        "export_9/activities.csv": (
+            b"Activity ID,Activity Type\n101,Ride\n",
+            "MEMBER_NOT_ACTIVITY",
+        ),
+        "export_9/media/foto.png": (PNG, "MEMBER_NOT_ACTIVITY"),
+        "export_9/activities/105.fit": (
+            (FIT_DATA / "Settings.fit").read_bytes(),
+            "MEMBER_NOT_ACTIVITY",
+        ),
+        "export_9/monitor/106.fit.gz": (
+            gzip.compress((FIT_DATA / "MonitoringFile.fit").read_bytes()),
+            "MEMBER_NOT_ACTIVITY",
+        ),
+        "export_9/activities/older.zip": (
+            build_zip([("old.gpx", tiny_gpx(30, seed="nested-old"))]),
+            "MEMBER_NESTED_ARCHIVE",
+        ),
+    }
+    for path, (data, code) in skipped.items():
+        members.append((path, data))
+        expected[path] = code
+    return build_zip(members), expected

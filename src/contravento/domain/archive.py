@@ -25,6 +25,7 @@ from typing import IO
 
 from .compression import gunzip_head
 from .errors import GPXError
+from .fit import head_kinds
 from .formats import SNIFF_BYTES, Archive, Compression, Sniffed, TrackFormat, sniff, xml_root
 
 ARCHIVE_FORMAT = str(Archive.ZIP)  # gpx_files.format of an archive (an import, not a stage)
@@ -133,6 +134,22 @@ UNSUPPORTED_METHOD = Skip(
 CORRUPT = Skip("MEMBER_CORRUPT", "Está dañado dentro del zip (sus datos o su CRC no cuadran).")
 EMPTY = Skip("MEMBER_EMPTY", "Está vacío.")
 DUPLICATE = Skip("MEMBER_DUPLICATE", "Ya está en este viaje (el mismo contenido exacto).")
+
+
+_FIT_KINDS = {
+    "settings": "ajustes del dispositivo", "device": "ajustes del dispositivo",
+    "workout": "entrenamiento planificado", "course": "recorrido", "weight": "peso",
+    "totals": "totales", "goals": "objetivos", "blood_pressure": "tensión arterial",
+    "monitoring_a": "monitorización diaria", "monitoring_b": "monitorización diaria",
+    "monitoring_daily": "monitorización diaria", "activity_summary": "resumen de actividad",
+    "schedules": "calendario", "segment": "segmento", "segment_list": "segmentos",
+}  # fmt: skip
+
+
+def fit_not_activity(kind: str) -> Skip:
+    """A FIT whose file_id declares no activity (a Garmin export keeps many beside them)."""
+    what = _FIT_KINDS.get(kind, f"tipo «{kind}»")
+    return Skip("MEMBER_NOT_ACTIVITY", f"Es un archivo FIT de {what}, no una actividad.")
 
 
 def too_large(limit: int) -> Skip:
@@ -261,6 +278,10 @@ def classify(head: bytes) -> Sniffed | Skip:
         return NESTED_ARCHIVE
     if found.format is None:
         return NOT_ACTIVITY
+    if found.format is TrackFormat.FIT:
+        kinds = head_kinds(inner)  # [] when the first bytes do not tell: its job judges
+        if kinds and "activity" not in kinds:
+            return fit_not_activity(kinds[0])
     wanted = _ACTIVITY_ROOTS.get(found.format)
     if wanted is not None:
         root = xml_root(inner)

@@ -11,7 +11,13 @@ Rules (docs/domain.md, "Device totals"):
   indoor ride: no position, hence no distance, speed or climb of ours) and the device gave
   one. The top-level statistics carry the headline value, so a page, the trip totals and
   the listing show it without knowing where it came from;
-- ``indoor`` is true when the file has device totals but not one positioned point.
+- ``indoor`` is true when the file has device totals but not one positioned point;
+- the device's start time is believed on the epoch rules of time_quality.py (never 1901,
+  1970, the unset clock's 2000-01-01, a GPS week rollover): an unbelievable one stays in the
+  device block, as what the device said, but is never the headline start nor the ride's;
+- the ride's identity across formats (same_ride.RideKey) is its headline start and distance:
+  ours for a ride with positions (so two exports of one ride compare whatever their devices'
+  totals say), the device's for an indoor ride, which has none of ours.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
+from .same_ride import RideKey
 from .stats import RouteStats
+from .time_quality import believable_instant
 from .track import DeviceSession, ParsedTrack
 
 Source = Literal["computed", "device"]
@@ -56,7 +64,7 @@ class DeviceReport:
     headline: dict[str, Source]
     indoor: bool
     parse_warnings: tuple[str, ...]
-    start_time: datetime | None  # the riding sessions' first start
+    start_time: datetime | None  # the riding sessions' first start, when believable
 
 
 def first_start(sessions: Sequence[DeviceSession]) -> datetime | None:
@@ -108,23 +116,38 @@ def _rounded(key: str, value: Any) -> Any:
     return value
 
 
-def device_report(track: ParsedTrack, stats: RouteStats) -> DeviceReport:
+def device_report(
+    track: ParsedTrack, stats: RouteStats, *, received_at: datetime | None = None
+) -> DeviceReport:
     device = device_block(track.device_sessions)
     ours = {f.name: getattr(stats, f.name) for f in fields(stats)}
     positioned = track.point_count > 0
+    start = first_start(track.device_sessions)
+    if start is not None and not believable_instant(start, received_at=received_at):
+        start = None
     headline: dict[str, Source] = {}
     for key, device_key in HEADLINE_FIELDS.items():
         mine = ours[key]
         has_ours = mine is not None and (positioned or key not in _NEEDS_POSITIONS)
         theirs = device.get(device_key) if device else None
+        if key == "start_time" and start is None:
+            theirs = None
         headline[key] = "device" if not has_ours and theirs is not None else "computed"
     return DeviceReport(
         device=device,
         headline=headline,
         indoor=device is not None and not positioned,
         parse_warnings=track.parse_warnings,
-        start_time=first_start(track.device_sessions),
+        start_time=start,
     )
+
+
+def ride_key(stats: RouteStats, report: DeviceReport) -> RideKey:
+    """The ride's identity for same-ride duplicates: its headline start and distance."""
+    distance = stats.distance_km
+    if report.headline["distance_km"] == "device" and report.device is not None:
+        distance = float(report.device["distance_km"])
+    return RideKey(stats.start_time or report.start_time, distance)
 
 
 # our figures that exist only with positions (without one, distance_km is a bare 0.0)

@@ -254,6 +254,27 @@ def _valid(segment: Segment) -> tuple[Segment, int]:
     return (segment if bad == 0 else segment.take(ok)), bad
 
 
+HEAD_BYTES = 512  # the file_id message opens a FIT file: within these bytes on every sample
+
+
+def head_kinds(head: bytes) -> list[str]:
+    """The file types that a FIT's first bytes declare (its ``file_id`` messages), decoded
+    by the SDK from at most HEAD_BYTES; [] when they do not tell (too short, damaged), and
+    then only the whole file can. For an archive's members: a settings or monitoring FIT is
+    skipped like any other file that is no activity."""
+    decoder: Any = Decoder(Stream.from_byte_array(bytearray(head[:HEAD_BYTES])))
+    try:
+        messages, _errors = decoder.read(
+            convert_datetimes_to_dates=False,
+            enable_crc_check=False,
+            expand_components=False,
+            merge_heart_rates=False,
+        )
+    except Exception:  # the SDK on a cut header: nothing told, the member's job judges
+        return []
+    return [str(m.get("type", "")).lower() for m in messages.get("file_id_mesgs", [])]
+
+
 def _decode_sdk(data: bytes, max_points: int, should_stop: Callable[[], bool] | None) -> _Decoded:
     """garmin-fit-sdk: keeps what it read before any damage, and reports the damage."""
     decoder: Any = Decoder(Stream.from_bytes_io(io.BytesIO(data)))  # shares the bytes

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from .compression import DEFAULT_MAX_INFLATED_BYTES
-from .device_totals import DeviceReport, device_report, stats_document
+from .device_totals import DeviceReport, device_report, ride_key, stats_document
 from .formats import parse_track
 from .glitches import DEFAULT_MAX_SPEED_KMH, remove_glitches
 from .gpx import DEFAULT_MAX_POINTS
 from .profile import Profile, track_profile
+from .same_ride import RideKey
 from .simplify import DEFAULT_TOLERANCE_M, SimplifiedTrack, simplify
 from .stats import DEFAULT_STOP_SPEED_KMH, RouteStats, compute_stats
 from .time_quality import judge_times
@@ -30,6 +31,10 @@ class TrackSummary:
     def stats_document(self) -> dict[str, Any]:
         """The statistics as stored and served (headline values, device block)."""
         return stats_document(self.stats, self.device)
+
+    def ride_key(self) -> RideKey:
+        """Which ride this is, for same-ride duplicates (device_totals.ride_key)."""
+        return ride_key(self.stats, self.device)
 
 
 def summarize(
@@ -71,5 +76,5 @@ def summarize(
         stats=stats,
         simplified=simplify(clean, tolerance_m),
         profile=track_profile(clean),
-        device=device_report(clean, stats),
+        device=device_report(clean, stats, received_at=received_at),
     )

@@ -90,6 +90,15 @@ def _is_rollover(start: datetime, received_at: datetime | None) -> bool:
     return False
 
 
+def believable_instant(instant: datetime, *, received_at: datetime | None = None) -> bool:
+    """One instant judged on the epoch rules alone (a device's own start time, say): not
+    before the GPS epoch, not a device's unset-clock day, not a GPS week rollover."""
+    value = np.datetime64(instant.astimezone(UTC).replace(tzinfo=None), "ms")
+    if value < GPS_EPOCH_END or UNSET_CLOCK_DAY[0] <= value < UNSET_CLOCK_DAY[1]:
+        return False
+    return not _is_rollover(instant, received_at)
+
+
 def _backwards_drops(segment: Segment) -> int:
     return int((~time_order_mask(segment)).sum())
 

@@ -29,7 +29,6 @@ from ...db.tracks import replace_track
 from ...db.types import utcnow
 from ...domain import GPXError, ProcessingCancelled, TrackSummary, summarize
 from ...domain.archive import ARCHIVE_FORMAT
-from ...domain.same_ride import RideKey
 from ..context import AppContext
 from ..errors import StorageMissingError, TransientProcessingError
 from ..transient import is_transient
@@ -116,7 +115,7 @@ def _stats_row(file_id: uuid.UUID, summary: TrackSummary) -> RouteStatsRow:
         elevation_loss_m=data["elevation_loss_m"],
         moving_time_s=data["moving_time_s"],
         duration_s=data["duration_s"],
-        start_time=stats.start_time or summary.device.start_time,
+        start_time=summary.ride_key().start_time,
         point_count=stats.point_count,
         simplified_point_count=summary.simplified.point_count,
         data=data,
@@ -131,7 +130,7 @@ async def _finish(ctx: AppContext, held: Claim, summary: TrackSummary) -> bool |
     """One transaction: status (fenced, first), track and profile (one row each), stats.
     False if not ours; the Failure written if the ride is already in the trip."""
     file_id = held.gpx_file_id
-    ride = RideKey(summary.stats.start_time, summary.stats.distance_km)
+    ride = summary.ride_key()
     try:
         async with ctx.sessions() as session, session.begin():
             if ride.start_time is not None:
