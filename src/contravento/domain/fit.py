@@ -45,6 +45,7 @@ from .errors import (
     GPXTooManyPointsError,
     ProcessingCancelled,
 )
+from .fit_split import Split, Unsplittable, split
 from .track import DeviceSession, ParsedTrack, Segment
 
 FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z, FIT's time zero, in Unix seconds
@@ -55,6 +56,7 @@ _CHECK_EVERY = 4096
 # fitfast's decode peaks near 19x the file: 12 MB of FIT -> about 230 MiB. Larger files (rare:
 # 12 MB is days of 1 Hz recording) stream through the SDK into arrays, slower, bounded memory.
 FAST_MAX_BYTES = 12_000_000
+CHUNK_BYTES = 2_000_000  # fit_split's pieces: fitfast holds about 40 MB decoding one
 TRANSITION = "transition"
 
 FIT_TRUNCATED = "FIT_TRUNCATED"
@@ -94,45 +96,100 @@ def _enum(kind: str, value: float) -> str | None:
     return str(_TYPES[kind].get(int(value), int(value)))
 
 
-def _decode_fast(data: bytes, max_points: int) -> _Decoded:
-    """fitfast, all or nothing: raises fitfast.FitDecodeError on any damage."""
-    file_id = fitfast.records(data, message="file_id")
-    kinds = [str(_enum("file", v)) for v in file_id.get("type", ())]
-    if "activity" not in kinds:
-        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
-    rec = fitfast.records(data)
-    n = len(rec.get("timestamp", ()))
-    missing = np.full(n, np.nan)
-    lat, lon = rec.get("position_lat", missing), rec.get("position_long", missing)
-    keep = ~(np.isnan(lat) | np.isnan(lon))
-    if int(keep.sum()) > max_points:
-        raise GPXTooManyPointsError(f"more than {max_points} points")
-    ele = rec.get("enhanced_altitude", missing)
-    ele = np.where(np.isnan(ele), rec.get("altitude", missing), ele)
-    every = bool(keep.all())  # then no copies: the columns are ours already
+def _head(source: bytes) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The file types and the file_id columns."""
+    file_id = fitfast.records(source, message="file_id")
+    return [str(_enum("file", v)) for v in file_id.get("type", ())], file_id
 
-    def kept(column: np.ndarray) -> np.ndarray:
-        return column if every else column[keep]
 
-    sensors = {k: kept(rec[src]) for k, src in _SENSOR_SOURCES.items() if src in rec}
-    columns = fitfast.records(data, message="session")
+def _sessions(source: bytes) -> list[dict[Any, Any]]:
+    columns = fitfast.records(source, message="session")
     sessions = []
     for i in range(len(columns.get("timestamp", columns.get("start_time", ())))):
         mesg: dict[Any, Any] = {k: float(v[i]) for k, v in columns.items() if not np.isnan(v[i])}
         if "sport" in mesg:
             mesg["sport"] = _enum("sport", mesg["sport"])
         sessions.append(mesg)
+    return sessions
+
+
+def _maker(file_id: dict[str, np.ndarray]) -> str | None:
     maker = file_id.get("manufacturer")
-    return _Decoded(
-        lat=kept(lat),
-        lon=kept(lon),
-        ele=kept(ele),
-        seconds=kept(rec.get("timestamp", missing)),
-        sensors=sensors,
-        kinds=kinds,
-        sessions=sessions,
-        manufacturer=_enum("manufacturer", maker[0]) if maker is not None and len(maker) else None,
-    )
+    return _enum("manufacturer", maker[0]) if maker is not None and len(maker) else None
+
+
+class _Filled:
+    """Positioned records of fitfast's columns, piece by piece, into columns allocated once
+    for every record of the file (NaN where a record lacks a value)."""
+
+    def __init__(self, records: int, max_points: int) -> None:
+        self.cols = {k: np.empty(records) for k in ("lat", "lon", "ele", "seconds")}
+        self.sensors: dict[str, np.ndarray] = {}
+        self.records, self.max_points, self.n = records, max_points, 0
+
+    def add(self, rec: dict[str, np.ndarray]) -> None:
+        size = len(rec.get("timestamp", ()))
+        missing = np.full(size, np.nan)
+        lat, lon = rec.get("position_lat", missing), rec.get("position_long", missing)
+        keep = np.flatnonzero(~(np.isnan(lat) | np.isnan(lon)))
+        start, end = self.n, self.n + len(keep)
+        if end > self.max_points:
+            raise GPXTooManyPointsError(f"more than {self.max_points} points")
+        ele = rec.get("enhanced_altitude", missing)
+        ele = np.where(np.isnan(ele), rec.get("altitude", missing), ele)
+        values = {"lat": lat, "lon": lon, "ele": ele, "seconds": rec.get("timestamp", missing)}
+        for key, column in values.items():
+            np.take(column, keep, out=self.cols[key][start:end])
+        for key, src in _SENSOR_SOURCES.items():
+            if src in rec:
+                if key not in self.sensors:
+                    self.sensors[key] = np.full(self.records, np.nan)
+                np.take(rec[src], keep, out=self.sensors[key][start:end])
+        self.n = end
+
+    def decoded(
+        self, kinds: list[str], sessions: list[dict[Any, Any]], maker: str | None
+    ) -> _Decoded:
+        n = self.n
+        return _Decoded(
+            lat=self.cols["lat"][:n],
+            lon=self.cols["lon"][:n],
+            ele=self.cols["ele"][:n],
+            seconds=self.cols["seconds"][:n],
+            sensors={k: v[:n] for k, v in self.sensors.items()},
+            kinds=kinds,
+            sessions=sessions,
+            manufacturer=maker,
+        )
+
+
+def _decode_pieces(
+    parts: Split, max_points: int, should_stop: Callable[[], bool] | None
+) -> _Decoded:
+    """fitfast over the pieces of fit_split: file_id and sessions from the small file of
+    those, records chunk by chunk (memory of one chunk, not of the file)."""
+    kinds, file_id = _head(parts.others)
+    if "activity" not in kinds:
+        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
+    filled = _Filled(parts.records, max_points)
+    for chunk in parts.chunks:
+        if should_stop is not None and should_stop():
+            raise ProcessingCancelled()
+        filled.add(fitfast.records(chunk))
+    return filled.decoded(kinds, _sessions(parts.others), _maker(file_id))
+
+
+def _decode_fast(data: bytes, max_points: int) -> _Decoded:
+    """fitfast on the whole file (one pass per message kind), all or nothing: raises
+    fitfast.FitDecodeError on any damage. For the files fit_split does not cut."""
+    kinds, file_id = _head(data)
+    if "activity" not in kinds:
+        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
+    rec = fitfast.records(data)
+    filled = _Filled(len(rec.get("timestamp", ())), max_points)
+    filled.add(rec)
+    del rec
+    return filled.decoded(kinds, _sessions(data), _maker(file_id))
 
 
 class _Columns:
@@ -316,6 +373,10 @@ def decode(
     """fitfast when it reads the file whole, else the SDK (see the module's docstring).
     Files over FAST_MAX_BYTES go to the SDK: fitfast holds every decoded message before it
     builds its columns (about 19 bytes of memory per byte of file)."""
+    try:
+        return _decode_pieces(split(data, CHUNK_BYTES), max_points, should_stop)
+    except (Unsplittable, fitfast.FitDecodeError):
+        pass
     if len(data) <= FAST_MAX_BYTES:
         try:
             return _decode_fast(data, max_points)

@@ -1,0 +1,162 @@
+"""A valid FIT file cut into small valid FIT files, so that ``fitfast`` decodes it in pieces.
+
+fitfast (domain/fit.py) decodes a whole file at a time and holds about 19 bytes of memory per
+byte of file while it does; it has no streaming call, and one call returns one message kind.
+``split`` walks the message headers (it does not decode a field) and returns:
+
+- ``chunks``: FIT files of about ``chunk_bytes`` each holding, in order, every message of the
+  original (a chunk opens with the definitions in force where it starts, and with the
+  developer-field descriptions seen so far); decoded one by one they give the original's
+  records with the memory of one chunk;
+- ``others``: one small FIT file with the file_id and session messages only (and the
+  developer-field descriptions), so that those kinds cost no pass over the records;
+- ``records``: how many record messages the file holds (the columns can be allocated once).
+
+It checks what fitfast would: header sizes, the header CRC (0 is accepted, "not computed"),
+the file CRC, messages that end inside the data. Anything it does not handle raises
+``Unsplittable`` (then the caller decodes the file whole): damage of any kind, compressed
+timestamp headers (their time depends on the message before, which a cut would lose), and
+for the same reason records without a timestamp field when the file needs more than a chunk.
+The file CRC of each piece is computed anew (CRC-16/ARC, the FIT CRC, by ``anycrc``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anycrc
+import numpy as np
+
+_CRC = anycrc.Model("CRC16-ARC")
+_RECORD, _FILE_ID, _SESSION = 20, 0, 18
+_DEVELOPER = (206, 207)  # field_description, developer_data_id
+_OTHERS = (_FILE_ID, _SESSION, *_DEVELOPER)
+_RUN_PEEK = 16  # messages looked at one by one before a run is skipped with numpy
+
+
+class Unsplittable(ValueError):
+    """The file is damaged or uses something ``split`` does not cut."""
+
+
+@dataclass
+class Split:
+    chunks: list[bytes] = field(default_factory=list)
+    others: bytes = b""
+    records: int = 0
+
+
+def _crc(data: bytes | memoryview) -> int:
+    return int(_CRC.calc(data))
+
+
+def _fit(body: bytes) -> bytes:
+    """``body`` (messages) as a FIT file: a 14-byte header with its CRC, the file CRC."""
+    head = bytes((14, 0x20)) + (2132).to_bytes(2, "little") + len(body).to_bytes(4, "little")
+    head += b".FIT"
+    head += _crc(head).to_bytes(2, "little")
+    out = head + body
+    return out + _crc(out).to_bytes(2, "little")
+
+
+class _Walker:
+    def __init__(self, buf: bytes, chunk_bytes: int) -> None:
+        self.buf = buf
+        self.u8 = np.frombuffer(buf, dtype=np.uint8)
+        self.chunk_bytes = chunk_bytes
+        self.out = Split()
+        self.others: list[bytes] = []
+        self.relative_times = False
+
+    def file(self, pos: int) -> int:
+        """One FIT file of a (possibly chained) file starting at ``pos``; returns its end."""
+        buf = self.buf
+        if len(buf) - pos < 14 or buf[pos] not in (12, 14) or buf[pos + 8 : pos + 12] != b".FIT":
+            raise Unsplittable("not a FIT header")
+        size = buf[pos]
+        if size == 14:
+            stored = int.from_bytes(buf[pos + 12 : pos + 14], "little")
+            if stored and stored != _crc(memoryview(buf)[pos : pos + 12]):
+                raise Unsplittable("header CRC")
+        end = pos + size + int.from_bytes(buf[pos + 4 : pos + 8], "little")
+        if end + 2 > len(buf) or _crc(memoryview(buf)[pos : end + 2]) != 0:
+            raise Unsplittable("file cut short or file CRC")
+        self.messages(pos + size, end)
+        return end + 2
+
+    def messages(self, p: int, end: int) -> None:
+        buf, u8 = self.buf, self.u8
+        defs: dict[int, tuple[bytes, int, int]] = {}  # local -> (definition, size, global)
+        developer: list[bytes] = []  # definition + data of each developer-field message
+        others_def: dict[int, bytes] = {}  # the definition last written to ``others``
+        start = p  # of the current chunk
+        preamble = b""
+        while p < end:
+            if p - start >= self.chunk_bytes:
+                self.out.chunks.append(_fit(preamble + buf[start:p]))
+                start = p
+                preamble = b"".join(developer) + b"".join(d for d, _, _ in defs.values())
+            h = buf[p]
+            if h & 0x80:
+                raise Unsplittable("compressed timestamp header")
+            local = h & 0x0F
+            if h & 0x40:  # a definition
+                if p + 6 > end:
+                    raise Unsplittable("definition cut short")
+                big = buf[p + 2] == 1
+                glob = int.from_bytes(buf[p + 3 : p + 5], "big" if big else "little")
+                n = buf[p + 5]
+                q = p + 6 + 3 * n
+                width = sum(buf[p + 7 : q : 3])
+                if h & 0x20:  # developer fields
+                    if q >= end:
+                        raise Unsplittable("definition cut short")
+                    nd = buf[q]
+                    width += sum(buf[q + 2 : q + 1 + 3 * nd : 3])
+                    q += 1 + 3 * nd
+                if q > end:
+                    raise Unsplittable("definition cut short")
+                if glob == _RECORD and 253 not in buf[p + 6 : p + 6 + 3 * n : 3]:
+                    self.relative_times = True  # timestamp_16 or none: times need the past
+                defs[local] = (buf[p:q], 1 + width, glob)
+                p = q
+                continue
+            if h & 0x30 or local not in defs:
+                raise Unsplittable("undefined local message")
+            definition, size, glob = defs[local]
+            limit = min(end, start + self.chunk_bytes) if glob == _RECORD else end
+            k = 1
+            while k < _RUN_PEEK and p + k * size < limit and buf[p + k * size] == h:
+                k += 1
+            if k == _RUN_PEEK and p + k * size < limit:  # a long run of one kind: skip it
+                heads = u8[p + k * size : limit : size]
+                other = np.flatnonzero(heads != h)
+                k += int(other[0]) if len(other) else len(heads)
+            stop = p + k * size
+            if stop > end:
+                raise Unsplittable("message cut short")
+            if glob == _RECORD:
+                self.out.records += k
+            elif glob in _OTHERS:
+                if others_def.get(local) != definition:
+                    self.others.append(definition)
+                    others_def[local] = definition
+                self.others.append(buf[p:stop])
+                if glob in _DEVELOPER:
+                    developer.append(definition + buf[p:stop])
+            p = stop
+        if p != end:
+            raise Unsplittable("message past the data")
+        if p > start:
+            self.out.chunks.append(_fit(preamble + buf[start:p]))
+
+
+def split(data: bytes, chunk_bytes: int) -> Split:
+    """``data`` as small FIT files (see the module's docstring); raises Unsplittable."""
+    walker = _Walker(data, chunk_bytes)
+    pos = 0
+    while pos < len(data):
+        pos = walker.file(pos)
+    if walker.relative_times and len(walker.out.chunks) > 1:
+        raise Unsplittable("records without their own timestamp")
+    walker.out.others = _fit(b"".join(walker.others))
+    return walker.out
