@@ -109,6 +109,9 @@ def _sessions(source: bytes) -> list[dict[Any, Any]]:
         mesg: dict[Any, Any] = {k: float(v[i]) for k, v in columns.items() if not np.isnan(v[i])}
         if "sport" in mesg:
             mesg["sport"] = _enum("sport", mesg["sport"])
+        for key in ("avg_speed", "max_speed"):  # fitfast expands components, rounding them
+            if key in mesg:  # (16.098 -> 16.097 m/s): the field as written, as the SDK path
+                mesg.pop(f"enhanced_{key}", None)
         sessions.append(mesg)
     return sessions
 
