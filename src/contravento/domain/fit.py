@@ -56,7 +56,7 @@ _CHECK_EVERY = 4096
 # fitfast's decode peaks near 19x the file: 12 MB of FIT -> about 230 MiB. Larger files (rare:
 # 12 MB is days of 1 Hz recording) stream through the SDK into arrays, slower, bounded memory.
 FAST_MAX_BYTES = 12_000_000
-CHUNK_BYTES = 2_000_000  # fit_split's pieces: fitfast holds about 40 MB decoding one
+CHUNK_BYTES = 1_000_000  # fit_split's pieces: fitfast holds about 20 MB decoding one
 TRANSITION = "transition"
 
 FIT_TRUNCATED = "FIT_TRUNCATED"
