@@ -87,3 +87,13 @@ def test_a_flipped_byte_is_caught_by_the_file_crc() -> None:
     data[5_000] ^= 0x01
     with pytest.raises(Unsplittable):
         split(bytes(data), 10_000)
+
+
+def test_chunks_carry_only_the_record_fields_read() -> None:
+    data = read("garmin-edge-500-activity.fit")
+    whole = fitfast.records(data)
+    decoded = [fitfast.records(chunk) for chunk in split(data, 50_000).chunks]
+    kept = set().union(*decoded)
+    assert {"distance", "speed"} <= set(whole) - kept  # decoded for nothing before
+    assert {"timestamp", "position_lat", "position_long", "heart_rate", "cadence"} <= kept
+    assert kept <= set(whole)

@@ -1,10 +1,13 @@
 """FIT activities (Garmin, Wahoo, Coros, Hammerhead...) into the one track model.
 
-Decoded by ``fitfast`` (a Rust decoder, columnar: no Python object per record) when it reads
-the file whole; any file it refuses (a damaged one, and some valid ones: it rejects a header
-CRC of 0) is decoded again by Garmin's official ``garmin-fit-sdk``, which keeps what it
-can read before the damage and says what went wrong. Both give the same track (a test holds
-them to it); the choice and its measurements are in docs/domain.md and bench/fit_libs.py.
+Decoded by ``fitfast`` (a Rust decoder, columnar: no Python object per record) in pieces: a
+valid file is cut by domain/fit_split into small valid FIT files (file_id and sessions in one,
+records in chunks of about CHUNK_BYTES), so the file is decoded once, with the memory of one
+chunk. A file the walk does not cut goes to fitfast whole (up to FAST_MAX_BYTES); any file
+fitfast refuses (a damaged one) is decoded again by Garmin's official ``garmin-fit-sdk``,
+which keeps what it can read before the damage and says what went wrong. All give the same
+track (a test holds them to it); the choice and its measurements are in docs/domain.md,
+bench/fit_libs.py and bench/fit_e2e.py.
 Rules:
 
 - only activity files: a file whose ``file_id`` says settings, workout, weight, monitoring...
@@ -53,8 +56,9 @@ _SEMICIRCLE_DEG = 180.0 / 2**31
 _MESG = Profile["mesg_num"]
 _RECORD, _SESSION, _FILE_ID = _MESG["RECORD"], _MESG["SESSION"], _MESG["FILE_ID"]
 _CHECK_EVERY = 4096
-# fitfast's decode peaks near 19x the file: 12 MB of FIT -> about 230 MiB. Larger files (rare:
-# 12 MB is days of 1 Hz recording) stream through the SDK into arrays, slower, bounded memory.
+# fitfast's decode peaks near 19x what it is given: 12 MB of FIT -> about 230 MiB. Larger files
+# that fit_split does not cut (damaged ones) stream through the SDK into arrays, slower,
+# bounded memory.
 FAST_MAX_BYTES = 12_000_000
 CHUNK_BYTES = 1_000_000  # fit_split's pieces: fitfast holds about 20 MB decoding one
 TRANSITION = "transition"

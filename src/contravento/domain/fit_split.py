@@ -4,10 +4,11 @@ fitfast (domain/fit.py) decodes a whole file at a time and holds about 19 bytes 
 byte of file while it does; it has no streaming call, and one call returns one message kind.
 ``split`` walks the message headers (it does not decode a field) and returns:
 
-- ``chunks``: FIT files of about ``chunk_bytes`` each holding, in order, every message of the
-  original (a chunk opens with the definitions in force where it starts, and with the
-  developer-field descriptions seen so far); decoded one by one they give the original's
-  records with the memory of one chunk;
+- ``chunks``: FIT files of about ``chunk_bytes`` of the original each holding, in order, every
+  message of the original, records cut down to RECORD_FIELDS (the fields domain/fit reads:
+  fewer fields for fitfast to decode); a chunk opens with the definitions in force where it
+  starts and with the developer-field descriptions seen so far. Decoded one by one they give
+  the original's records with the memory of one chunk;
 - ``others``: one small FIT file with the file_id and session messages only (and the
   developer-field descriptions), so that those kinds cost no pass over the records;
 - ``records``: how many record messages the file holds (the columns can be allocated once).
@@ -31,6 +32,9 @@ _CRC = anycrc.Model("CRC16-ARC")
 _RECORD, _FILE_ID, _SESSION = 20, 0, 18
 _DEVELOPER = (206, 207)  # field_description, developer_data_id
 _OTHERS = (_FILE_ID, _SESSION, *_DEVELOPER)
+# the record fields domain/fit reads: timestamp, position_lat/long, altitude, heart_rate,
+# cadence, power, temperature, enhanced_altitude; the chunks carry no other
+RECORD_FIELDS = frozenset((253, 0, 1, 2, 3, 4, 7, 13, 78))
 _RUN_PEEK = 16  # messages looked at one by one before a run is skipped with numpy
 
 
@@ -85,44 +89,37 @@ class _Walker:
 
     def messages(self, p: int, end: int) -> None:
         buf, u8 = self.buf, self.u8
-        defs: dict[int, tuple[bytes, int, int]] = {}  # local -> (definition, size, global)
+        defs: dict[int, _Definition] = {}
         developer: list[bytes] = []  # definition + data of each developer-field message
         others_def: dict[int, bytes] = {}  # the definition last written to ``others``
-        start = p  # of the current chunk
+        start = copied = p  # where the current chunk starts; bytes before ``copied`` are in body
+        body: list[bytes] = []
         preamble = b""
         while p < end:
             if p - start >= self.chunk_bytes:
-                self.out.chunks.append(_fit(preamble + buf[start:p]))
-                start = p
-                preamble = b"".join(developer) + b"".join(d for d, _, _ in defs.values())
+                body.append(buf[copied:p])
+                self.out.chunks.append(_fit(preamble + b"".join(body)))
+                start = copied = p
+                body = []
+                preamble = b"".join(developer) + b"".join(d.written for d in defs.values())
             h = buf[p]
             if h & 0x80:
                 raise Unsplittable("compressed timestamp header")
             local = h & 0x0F
             if h & 0x40:  # a definition
-                if p + 6 > end:
-                    raise Unsplittable("definition cut short")
-                big = buf[p + 2] == 1
-                glob = int.from_bytes(buf[p + 3 : p + 5], "big" if big else "little")
-                n = buf[p + 5]
-                q = p + 6 + 3 * n
-                width = sum(buf[p + 7 : q : 3])
-                if h & 0x20:  # developer fields
-                    if q >= end:
-                        raise Unsplittable("definition cut short")
-                    nd = buf[q]
-                    width += sum(buf[q + 2 : q + 1 + 3 * nd : 3])
-                    q += 1 + 3 * nd
-                if q > end:
-                    raise Unsplittable("definition cut short")
-                if glob == _RECORD and 253 not in buf[p + 6 : p + 6 + 3 * n : 3]:
+                found = _definition(buf, p, end)
+                if found.glob == _RECORD and 253 not in found.fields:
                     self.relative_times = True  # timestamp_16 or none: times need the past
-                defs[local] = (buf[p:q], 1 + width, glob)
-                p = q
+                defs[local] = found
+                if found.keep is not None:
+                    body += (buf[copied:p], found.written)
+                    copied = found.end
+                p = found.end
                 continue
             if h & 0x30 or local not in defs:
                 raise Unsplittable("undefined local message")
-            definition, size, glob = defs[local]
+            found = defs[local]
+            size, glob = found.size, found.glob
             limit = min(end, start + self.chunk_bytes) if glob == _RECORD else end
             k = 1
             while k < _RUN_PEEK and p + k * size < limit and buf[p + k * size] == h:
@@ -136,18 +133,70 @@ class _Walker:
                 raise Unsplittable("message cut short")
             if glob == _RECORD:
                 self.out.records += k
+                if found.keep is not None:  # the fields we read, the others left out
+                    body += (buf[copied:p], u8[p:stop].reshape(k, size)[:, found.keep].tobytes())
+                    copied = stop
             elif glob in _OTHERS:
-                if others_def.get(local) != definition:
-                    self.others.append(definition)
-                    others_def[local] = definition
+                if others_def.get(local) != found.data:
+                    self.others.append(found.data)
+                    others_def[local] = found.data
                 self.others.append(buf[p:stop])
                 if glob in _DEVELOPER:
-                    developer.append(definition + buf[p:stop])
+                    developer.append(found.data + buf[p:stop])
             p = stop
         if p != end:
             raise Unsplittable("message past the data")
         if p > start:
-            self.out.chunks.append(_fit(preamble + buf[start:p]))
+            body.append(buf[copied:p])
+            self.out.chunks.append(_fit(preamble + b"".join(body)))
+
+
+@dataclass
+class _Definition:
+    data: bytes  # as in the file
+    end: int  # where it ends in the file
+    size: int  # of each data message it defines, header byte included
+    glob: int
+    fields: bytes  # field numbers
+    written: bytes  # as the chunks carry it (a record's, with RECORD_FIELDS only)
+    keep: np.ndarray | None  # for a record: the data bytes kept (None: all)
+
+
+def _definition(buf: bytes, p: int, end: int) -> _Definition:
+    if p + 6 > end:
+        raise Unsplittable("definition cut short")
+    h = buf[p]
+    big = buf[p + 2] == 1
+    glob = int.from_bytes(buf[p + 3 : p + 5], "big" if big else "little")
+    n = buf[p + 5]
+    q = p + 6 + 3 * n
+    if q > end:
+        raise Unsplittable("definition cut short")
+    specs = buf[p + 6 : q]
+    width = sum(specs[1::3])
+    if h & 0x20:  # developer fields
+        if q >= end:
+            raise Unsplittable("definition cut short")
+        nd = buf[q]
+        width += sum(buf[q + 2 : q + 1 + 3 * nd : 3])
+        q += 1 + 3 * nd
+        if q > end:
+            raise Unsplittable("definition cut short")
+    data = buf[p:q]
+    fields = specs[0::3]
+    keep: np.ndarray | None = None
+    written = data
+    if glob == _RECORD and (h & 0x20 or not set(fields) <= RECORD_FIELDS):
+        kept, offset, index = [], 1, [0]
+        for i in range(n):
+            num, size = specs[3 * i], specs[3 * i + 1]
+            if num in RECORD_FIELDS:
+                kept.append(specs[3 * i : 3 * i + 3])
+                index.extend(range(offset, offset + size))
+            offset += size
+        keep = np.array(index, dtype=np.intp)
+        written = bytes((0x40 | (h & 0x0F),)) + data[1:5] + bytes((len(kept),)) + b"".join(kept)
+    return _Definition(data, q, 1 + width, glob, fields, written, keep)
 
 
 def split(data: bytes, chunk_bytes: int) -> Split:
