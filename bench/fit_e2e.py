@@ -17,7 +17,8 @@ Run: ``python -m bench.fit_e2e [--repeat N] [--no-worker]``. In one run, side by
    with GPX_MAX_POINTS=2000000 to measure the processing rather than the refusal (and long
    time limits, should the file take the garmin-fit-sdk path). A fresh worker per size.
 
-Medians of ``--repeat`` runs; no assertions, figures only.
+Medians of ``--repeat`` runs taken in turns (one of each per round: a change of load on the
+shared machine weighs on all rows alike); no assertions, figures only.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ from bench.domain import machine
 from bench.fitgen import ensure_fit
 from bench.gpxgen import ensure_file
 from contravento.domain import summarize
+from contravento.domain.device_totals import device_report
 from contravento.domain.fit import parse_fit
 from contravento.domain.glitches import remove_glitches
 from contravento.domain.profile import track_profile
 from contravento.domain.simplify import simplify
 from contravento.domain.stats import compute_stats
+from contravento.domain.time_quality import judge_times
 
 FIT_SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "fit"
 
@@ -59,10 +62,27 @@ def _median(fn: Callable[[], Any], repeat: int) -> float:
 
 
 def _ours_after_parse(track: Any) -> None:
-    clean, removed = remove_glitches(track)
-    compute_stats(clean, glitch_point_count=removed)
+    """What ``summarize`` runs after the parse (domain/pipeline.py), step for step."""
+    times = judge_times(track)
+    clean, removed = remove_glitches(times.track)
+    stats = compute_stats(clean, glitch_point_count=removed, time_quality=times.quality,
+                          dated_start=times.start_time)  # fmt: skip
     simplify(clean)
     track_profile(clean)
+    device_report(clean, stats)
+
+
+def _interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median seconds of each, the runs taken in turns (one of each per round), so that a
+    change of load on a shared machine weighs on all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _fitfast_bare(data: bytes) -> None:
@@ -84,18 +104,23 @@ def domain(repeat: int) -> None:
     track = parse_fit(fit, max_points=2_000_000)
     fit_points = summarize(fit).stats.point_count
     gpx_points = summarize(gpx).stats.point_count
+    t = _interleaved(
+        {
+            "gpx": lambda: summarize(gpx),
+            "fit": lambda: summarize(fit),
+            "ours": lambda: parse_fit(fit, max_points=2_000_000),
+            "bare": lambda: _fitfast_bare(fit),
+            "stats": lambda: _ours_after_parse(track),
+        },
+        repeat,
+    )
     rows = [
-        ("summarize, 10 MB GPX", len(gpx), gpx_points, _median(lambda: summarize(gpx), repeat)),
-        ("summarize, 10 MB FIT", len(fit), fit_points, _median(lambda: summarize(fit), repeat)),
-    ]
-    bare = _median(lambda: _fitfast_bare(fit), repeat)
-    stats = _median(lambda: _ours_after_parse(track), repeat)
-    ours = _median(lambda: parse_fit(fit, max_points=2_000_000), repeat)
-    rows += [
-        ("  our decode (parse_fit: pieces)", len(fit), fit_points, ours),
-        ("  fitfast bare decode, whole file (FIT)", len(fit), fit_points, bare),
-        ("  our statistics on its track", len(fit), fit_points, stats),
-        ("  floor: bare decode + statistics", len(fit), fit_points, bare + stats),
+        ("summarize, 10 MB GPX", len(gpx), gpx_points, t["gpx"]),
+        ("summarize, 10 MB FIT", len(fit), fit_points, t["fit"]),
+        ("  our decode (parse_fit: pieces)", len(fit), fit_points, t["ours"]),
+        ("  fitfast bare decode, whole file (FIT)", len(fit), fit_points, t["bare"]),
+        ("  our statistics on its track (the rest of summarize)", len(fit), fit_points, t["stats"]),
+        ("  floor: bare decode + statistics", len(fit), fit_points, t["bare"] + t["stats"]),
         (
             "garmin-fit-sdk bare decode (FIT)",
             len(fit),
