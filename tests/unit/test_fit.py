@@ -197,6 +197,18 @@ def test_both_decoders_give_the_same_track(name: str) -> None:
     _same_track(whole, slow)
 
 
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_damaged_files_are_salvaged_as_the_sdk_reads_them(name: str) -> None:
+    """fitfast on the pieces before the damage keeps what the SDK keeps, and says the same."""
+    data = read(name)
+    sdk = _decode_sdk(data, MAX, None)
+    parts = split(data, 4096, salvage=True)
+    salvaged = _decode_pieces(parts, MAX, None)
+    assert fit.decode(data, max_points=MAX).warnings == sdk.warnings
+    assert [fit._DAMAGE[d] for d in parts.damage] == list(sdk.warnings)
+    _same_track(build_track(salvaged), build_track(sdk))
+
+
 @pytest.mark.parametrize("name", NOT_ACTIVITIES)
 def test_non_activities_fail_at_once(name: str) -> None:
     with pytest.raises(FITNotAnActivityError) as caught:
@@ -299,7 +311,7 @@ def test_files_the_splitter_refuses_stream_through_the_sdk(
     data = read("garmin-edge-500-activity.fit")
     fast = parse_fit(data, max_points=MAX)
 
-    def refuse(data: bytes, chunk_bytes: int) -> None:
+    def refuse(data: bytes, chunk_bytes: int, *, salvage: bool = False) -> None:
         raise Unsplittable("test")
 
     monkeypatch.setattr(fit, "split", refuse)

@@ -97,3 +97,18 @@ def test_chunks_carry_only_the_record_fields_read() -> None:
     assert {"distance", "speed"} <= set(whole) - kept  # decoded for nothing before
     assert {"timestamp", "position_lat", "position_long", "heart_rate", "cadence"} <= kept
     assert kept <= set(whole)
+
+
+@pytest.mark.parametrize("cut", [20_000, 50_001, 77_777, 104_000])
+def test_a_file_cut_anywhere_is_salvaged_up_to_the_cut(cut: int) -> None:
+    """What the SDK reads of a cut file, the salvaged pieces hold, and the damage is named."""
+    from garmin_fit_sdk import Decoder, Stream
+
+    data = read("sample-activity.fit")[:cut]
+    with pytest.raises(Unsplittable):
+        split(data, 4096)
+    parts = split(data, 4096, salvage=True)
+    messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read()
+    assert errors and parts.damage == ["cut"]
+    decoded = sum(len(fitfast.records(c).get("timestamp", ())) for c in parts.chunks)
+    assert decoded == parts.records == len(messages["record_mesgs"])

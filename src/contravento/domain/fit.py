@@ -3,8 +3,9 @@
 Decoded by ``fitfast`` (a Rust decoder, columnar: no Python object per record) in pieces: a
 valid file is cut by domain/fit_split into small valid FIT files (file_id and sessions in one,
 records in chunks of about CHUNK_BYTES), so the file is decoded once, with the memory of one
-chunk. A file the walk does not cut goes to fitfast whole (up to FAST_MAX_BYTES); any file
-fitfast refuses (a damaged one) is decoded again by Garmin's official ``garmin-fit-sdk``,
+chunk. A file the walk does not cut goes to fitfast whole (up to FAST_MAX_BYTES); a damaged
+one is cut up to its damage (``split(salvage=True)``: what Garmin's SDK would keep, the same
+warnings), and whatever that cannot read is decoded by Garmin's official ``garmin-fit-sdk``,
 which keeps what it can read before the damage and says what went wrong. All give the same
 track (a test holds them to it); the choice and its measurements are in docs/domain.md,
 bench/fit_libs.py and bench/fit_e2e.py.
@@ -48,7 +49,7 @@ from .errors import (
     GPXTooManyPointsError,
     ProcessingCancelled,
 )
-from .fit_split import Split, Unsplittable, split
+from .fit_split import CRC, CUT, Split, Unsplittable, split
 from .track import DeviceSession, ParsedTrack, Segment
 
 FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z, FIT's time zero, in Unix seconds
@@ -65,6 +66,7 @@ TRANSITION = "transition"
 
 FIT_TRUNCATED = "FIT_TRUNCATED"
 FIT_CRC_MISMATCH = "FIT_CRC_MISMATCH"
+_DAMAGE = {CUT: FIT_TRUNCATED, CRC: FIT_CRC_MISMATCH}
 
 # record field -> our column (the sensors keep track.SENSOR_FIELDS' names)
 _SENSOR_SOURCES = {
@@ -389,6 +391,15 @@ def decode(
             return _decode_fast(data, max_points)
         except fitfast.FitDecodeError:
             pass
+    try:  # damaged: fitfast on what comes before the damage, as the SDK would keep it
+        parts = split(data, CHUNK_BYTES, salvage=True)
+        found = _decode_pieces(parts, max_points, should_stop)
+    except (Unsplittable, fitfast.FitDecodeError):
+        pass
+    else:
+        if found.kinds:  # else nothing readable: the SDK names the error
+            found.warnings = tuple(dict.fromkeys(_DAMAGE[d] for d in parts.damage))
+            return found
     return _decode_sdk(data, max_points, should_stop)
 
 
