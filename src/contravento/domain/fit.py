@@ -132,6 +132,7 @@ class _Filled:
     for every record of the file (NaN where a record lacks a value)."""
 
     def __init__(self, records: int, max_points: int) -> None:
+        records = min(records, max_points)  # never more kept: past it the file is refused
         self.cols = {k: np.empty(records) for k in ("lat", "lon", "ele", "seconds")}
         self.sensors: dict[str, np.ndarray] = {}
         self.records, self.max_points, self.n = records, max_points, 0
