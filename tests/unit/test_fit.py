@@ -20,11 +20,14 @@ from contravento.domain.fit import (
     FIT_CRC_MISMATCH,
     FIT_TRUNCATED,
     _decode_fast,
+    _decode_pieces,
     _decode_sdk,
     build_track,
     parse_fit,
 )
+from contravento.domain.fit_split import Unsplittable, split
 from contravento.domain.formats import parse_track
+from contravento.domain.track import ParsedTrack
 
 FIT_DIR = Path(__file__).resolve().parents[1] / "data" / "fit"
 MAX = 1_000_000
@@ -164,19 +167,10 @@ def test_compressed_timestamps_are_read_whole(name: str) -> None:
     assert _decode_sdk(read(name), MAX, None).warnings == (FIT_TRUNCATED,)
 
 
-@pytest.mark.parametrize("name", sorted({*ACTIVITIES, *NO_GPS, *MULTISPORT}))
-def test_both_decoders_give_the_same_track(name: str) -> None:
-    """The fast decoder (when it takes the file) and the recovery one agree exactly."""
-    data = read(name)
-    try:
-        fast = build_track(_decode_fast(data, MAX))
-    except fitfast.FitDecodeError:  # fitfast refuses a header CRC of 0 ("not computed")
-        assert data[0] == 14 and data[12:14] == b"\x00\x00"
-        assert parse_fit(data, max_points=MAX).parse_warnings == ()  # the SDK reads it whole
-        return
-    slow = build_track(_decode_sdk(data, MAX, None))
+def _same_track(fast: ParsedTrack, slow: ParsedTrack) -> None:
     assert fast.point_count == slow.point_count
     assert fast.device_sessions == slow.device_sessions
+    assert fast.creator == slow.creator
     for a, b in zip(fast.segments, slow.segments, strict=True):
         np.testing.assert_allclose(a.lat, b.lat, atol=1e-9)
         np.testing.assert_allclose(a.lon, b.lon, atol=1e-9)
@@ -185,6 +179,34 @@ def test_both_decoders_give_the_same_track(name: str) -> None:
         assert set(a.sensors) == set(b.sensors)
         for key in a.sensors:
             np.testing.assert_allclose(a.sensors[key], b.sensors[key], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted({*ACTIVITIES, *NO_GPS, *MULTISPORT}))
+def test_both_decoders_give_the_same_track(name: str) -> None:
+    """The fast decoder, whole or in pieces (small ones here: several per sample), and the
+    recovery one agree exactly."""
+    data = read(name)
+    slow = build_track(_decode_sdk(data, MAX, None))
+    _same_track(build_track(_decode_pieces(split(data, 4096), MAX, None)), slow)
+    _same_track(parse_fit(data, max_points=MAX), slow)
+    try:
+        whole = build_track(_decode_fast(data, MAX))
+    except fitfast.FitDecodeError:  # fitfast refuses a header CRC of 0 ("not computed")
+        assert data[0] == 14 and data[12:14] == b"\x00\x00"
+        return  # the pieces carry a computed header CRC: fitfast reads those
+    _same_track(whole, slow)
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_damaged_files_are_salvaged_as_the_sdk_reads_them(name: str) -> None:
+    """fitfast on the pieces before the damage keeps what the SDK keeps, and says the same."""
+    data = read(name)
+    sdk = _decode_sdk(data, MAX, None)
+    parts = split(data, 4096, salvage=True)
+    salvaged = _decode_pieces(parts, MAX, None)
+    assert fit.decode(data, max_points=MAX).warnings == sdk.warnings
+    assert [fit._DAMAGE[d] for d in parts.damage] == list(sdk.warnings)
+    _same_track(build_track(salvaged), build_track(sdk))
 
 
 @pytest.mark.parametrize("name", NOT_ACTIVITIES)
@@ -255,10 +277,44 @@ def test_gpx_has_no_device_block() -> None:
     assert set(doc["headline"].values()) == {"computed"}
 
 
-def test_large_files_stream_through_the_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past FAST_MAX_BYTES the SDK path decodes (bounded memory), with the same answer."""
+def test_large_files_are_decoded_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file over CHUNK_BYTES goes through fitfast piece by piece, never whole."""
+    data = read("garmin-edge-500-activity.fit")
+    whole = build_track(_decode_fast(data, MAX))
+    monkeypatch.setattr(fit, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(fit, "_decode_fast", None)  # never called now
+    calls: list[int] = []
+    records = fitfast.records
+
+    def counted(source: bytes, message: str = "record") -> dict[str, np.ndarray]:
+        calls.append(len(source))
+        return records(source, message)
+
+    monkeypatch.setattr(fitfast, "records", counted)
+    chunked = parse_fit(data, max_points=MAX)
+    assert len(calls) > 10 and max(calls) < len(data) // 5
+    _same_track(chunked, whole)
+
+
+def test_too_many_points_in_chunks_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fit, "CHUNK_BYTES", 20_000)
+    with pytest.raises(GPXError) as err:
+        parse_fit(read("garmin-edge-500-activity.fit"), max_points=5_000)
+    assert err.value.code == "GPX_TOO_MANY_POINTS"
+
+
+def test_files_the_splitter_refuses_stream_through_the_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past FAST_MAX_BYTES, a file fit_split does not cut goes to the SDK path (bounded
+    memory), with the same answer."""
     data = read("garmin-edge-500-activity.fit")
     fast = parse_fit(data, max_points=MAX)
+
+    def refuse(data: bytes, chunk_bytes: int, *, salvage: bool = False) -> None:
+        raise Unsplittable("test")
+
+    monkeypatch.setattr(fit, "split", refuse)
     monkeypatch.setattr(fit, "FAST_MAX_BYTES", len(data) - 1)
     monkeypatch.setattr(fit, "_decode_fast", None)  # never called now
     slow = parse_fit(data, max_points=MAX)

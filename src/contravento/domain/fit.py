@@ -1,10 +1,14 @@
 """FIT activities (Garmin, Wahoo, Coros, Hammerhead...) into the one track model.
 
-Decoded by ``fitfast`` (a Rust decoder, columnar: no Python object per record) when it reads
-the file whole; any file it refuses (a damaged one, and some valid ones: it rejects a header
-CRC of 0) is decoded again by Garmin's official ``garmin-fit-sdk``, which keeps what it
-can read before the damage and says what went wrong. Both give the same track (a test holds
-them to it); the choice and its measurements are in docs/domain.md and bench/fit_libs.py.
+Decoded by ``fitfast`` (a Rust decoder, columnar: no Python object per record) in pieces: a
+valid file is cut by domain/fit_split into small valid FIT files (file_id and sessions in one,
+records in chunks of about CHUNK_BYTES), so the file is decoded once, with the memory of one
+chunk. A file the walk does not cut goes to fitfast whole (up to FAST_MAX_BYTES); a damaged
+one is cut up to its damage (``split(salvage=True)``: what Garmin's SDK would keep, the same
+warnings), and whatever that cannot read is decoded by Garmin's official ``garmin-fit-sdk``,
+which keeps what it can read before the damage and says what went wrong. All give the same
+track (a test holds them to it); the choice and its measurements are in docs/domain.md,
+bench/fit_libs.py and bench/fit_e2e.py.
 Rules:
 
 - only activity files: a file whose ``file_id`` says settings, workout, weight, monitoring...
@@ -45,6 +49,7 @@ from .errors import (
     GPXTooManyPointsError,
     ProcessingCancelled,
 )
+from .fit_split import CRC, CUT, Split, Unsplittable, split
 from .track import DeviceSession, ParsedTrack, Segment
 
 FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z, FIT's time zero, in Unix seconds
@@ -52,13 +57,16 @@ _SEMICIRCLE_DEG = 180.0 / 2**31
 _MESG = Profile["mesg_num"]
 _RECORD, _SESSION, _FILE_ID = _MESG["RECORD"], _MESG["SESSION"], _MESG["FILE_ID"]
 _CHECK_EVERY = 4096
-# fitfast's decode peaks near 19x the file: 12 MB of FIT -> about 230 MiB. Larger files (rare:
-# 12 MB is days of 1 Hz recording) stream through the SDK into arrays, slower, bounded memory.
+# fitfast's decode peaks near 19x what it is given: 12 MB of FIT -> about 230 MiB. Larger files
+# that fit_split does not cut (damaged ones) stream through the SDK into arrays, slower,
+# bounded memory.
 FAST_MAX_BYTES = 12_000_000
+CHUNK_BYTES = 1_000_000  # fit_split's pieces: fitfast holds about 20 MB decoding one
 TRANSITION = "transition"
 
 FIT_TRUNCATED = "FIT_TRUNCATED"
 FIT_CRC_MISMATCH = "FIT_CRC_MISMATCH"
+_DAMAGE = {CUT: FIT_TRUNCATED, CRC: FIT_CRC_MISMATCH}
 
 # record field -> our column (the sensors keep track.SENSOR_FIELDS' names)
 _SENSOR_SOURCES = {
@@ -94,45 +102,104 @@ def _enum(kind: str, value: float) -> str | None:
     return str(_TYPES[kind].get(int(value), int(value)))
 
 
-def _decode_fast(data: bytes, max_points: int) -> _Decoded:
-    """fitfast, all or nothing: raises fitfast.FitDecodeError on any damage."""
-    file_id = fitfast.records(data, message="file_id")
-    kinds = [str(_enum("file", v)) for v in file_id.get("type", ())]
-    if "activity" not in kinds:
-        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
-    rec = fitfast.records(data)
-    n = len(rec.get("timestamp", ()))
-    missing = np.full(n, np.nan)
-    lat, lon = rec.get("position_lat", missing), rec.get("position_long", missing)
-    keep = ~(np.isnan(lat) | np.isnan(lon))
-    if int(keep.sum()) > max_points:
-        raise GPXTooManyPointsError(f"more than {max_points} points")
-    ele = rec.get("enhanced_altitude", missing)
-    ele = np.where(np.isnan(ele), rec.get("altitude", missing), ele)
-    every = bool(keep.all())  # then no copies: the columns are ours already
+def _head(source: bytes) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The file types and the file_id columns."""
+    file_id = fitfast.records(source, message="file_id")
+    return [str(_enum("file", v)) for v in file_id.get("type", ())], file_id
 
-    def kept(column: np.ndarray) -> np.ndarray:
-        return column if every else column[keep]
 
-    sensors = {k: kept(rec[src]) for k, src in _SENSOR_SOURCES.items() if src in rec}
-    columns = fitfast.records(data, message="session")
+def _sessions(source: bytes) -> list[dict[Any, Any]]:
+    columns = fitfast.records(source, message="session")
     sessions = []
     for i in range(len(columns.get("timestamp", columns.get("start_time", ())))):
         mesg: dict[Any, Any] = {k: float(v[i]) for k, v in columns.items() if not np.isnan(v[i])}
         if "sport" in mesg:
             mesg["sport"] = _enum("sport", mesg["sport"])
+        for key in ("avg_speed", "max_speed"):  # fitfast expands components, rounding them
+            if key in mesg:  # (16.098 -> 16.097 m/s): the field as written, as the SDK path
+                mesg.pop(f"enhanced_{key}", None)
         sessions.append(mesg)
+    return sessions
+
+
+def _maker(file_id: dict[str, np.ndarray]) -> str | None:
     maker = file_id.get("manufacturer")
-    return _Decoded(
-        lat=kept(lat),
-        lon=kept(lon),
-        ele=kept(ele),
-        seconds=kept(rec.get("timestamp", missing)),
-        sensors=sensors,
-        kinds=kinds,
-        sessions=sessions,
-        manufacturer=_enum("manufacturer", maker[0]) if maker is not None and len(maker) else None,
-    )
+    return _enum("manufacturer", maker[0]) if maker is not None and len(maker) else None
+
+
+class _Filled:
+    """Positioned records of fitfast's columns, piece by piece, into columns allocated once
+    for every record of the file (NaN where a record lacks a value)."""
+
+    def __init__(self, records: int, max_points: int) -> None:
+        records = min(records, max_points)  # never more kept: past it the file is refused
+        self.cols = {k: np.empty(records) for k in ("lat", "lon", "ele", "seconds")}
+        self.sensors: dict[str, np.ndarray] = {}
+        self.records, self.max_points, self.n = records, max_points, 0
+
+    def add(self, rec: dict[str, np.ndarray]) -> None:
+        size = len(rec.get("timestamp", ()))
+        missing = np.full(size, np.nan)
+        lat, lon = rec.get("position_lat", missing), rec.get("position_long", missing)
+        keep = np.flatnonzero(~(np.isnan(lat) | np.isnan(lon)))
+        start, end = self.n, self.n + len(keep)
+        if end > self.max_points:
+            raise GPXTooManyPointsError(f"more than {self.max_points} points")
+        ele = rec.get("enhanced_altitude", missing)
+        ele = np.where(np.isnan(ele), rec.get("altitude", missing), ele)
+        values = {"lat": lat, "lon": lon, "ele": ele, "seconds": rec.get("timestamp", missing)}
+        for key, column in values.items():
+            np.take(column, keep, out=self.cols[key][start:end])
+        for key, src in _SENSOR_SOURCES.items():
+            if src in rec:
+                if key not in self.sensors:
+                    self.sensors[key] = np.full(self.records, np.nan)
+                np.take(rec[src], keep, out=self.sensors[key][start:end])
+        self.n = end
+
+    def decoded(
+        self, kinds: list[str], sessions: list[dict[Any, Any]], maker: str | None
+    ) -> _Decoded:
+        n = self.n
+        return _Decoded(
+            lat=self.cols["lat"][:n],
+            lon=self.cols["lon"][:n],
+            ele=self.cols["ele"][:n],
+            seconds=self.cols["seconds"][:n],
+            sensors={k: v[:n] for k, v in self.sensors.items()},
+            kinds=kinds,
+            sessions=sessions,
+            manufacturer=maker,
+        )
+
+
+def _decode_pieces(
+    parts: Split, max_points: int, should_stop: Callable[[], bool] | None
+) -> _Decoded:
+    """fitfast over the pieces of fit_split: file_id and sessions from the small file of
+    those, records chunk by chunk (memory of one chunk, not of the file)."""
+    kinds, file_id = _head(parts.others)
+    if "activity" not in kinds:
+        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
+    filled = _Filled(parts.records, max_points)
+    for chunk in parts.chunks:
+        if should_stop is not None and should_stop():
+            raise ProcessingCancelled()
+        filled.add(fitfast.records(chunk))
+    return filled.decoded(kinds, _sessions(parts.others), _maker(file_id))
+
+
+def _decode_fast(data: bytes, max_points: int) -> _Decoded:
+    """fitfast on the whole file (one pass per message kind), all or nothing: raises
+    fitfast.FitDecodeError on any damage. For the files fit_split does not cut."""
+    kinds, file_id = _head(data)
+    if "activity" not in kinds:
+        return _Decoded(*(np.empty(0),) * 4, {}, kinds, [], None)  # type: ignore[arg-type]
+    rec = fitfast.records(data)
+    filled = _Filled(len(rec.get("timestamp", ())), max_points)
+    filled.add(rec)
+    del rec
+    return filled.decoded(kinds, _sessions(data), _maker(file_id))
 
 
 class _Columns:
@@ -337,11 +404,24 @@ def decode(
     """fitfast when it reads the file whole, else the SDK (see the module's docstring).
     Files over FAST_MAX_BYTES go to the SDK: fitfast holds every decoded message before it
     builds its columns (about 19 bytes of memory per byte of file)."""
+    try:
+        return _decode_pieces(split(data, CHUNK_BYTES), max_points, should_stop)
+    except (Unsplittable, fitfast.FitDecodeError):
+        pass
     if len(data) <= FAST_MAX_BYTES:
         try:
             return _decode_fast(data, max_points)
         except fitfast.FitDecodeError:
             pass
+    try:  # damaged: fitfast on what comes before the damage, as the SDK would keep it
+        parts = split(data, CHUNK_BYTES, salvage=True)
+        found = _decode_pieces(parts, max_points, should_stop)
+    except (Unsplittable, fitfast.FitDecodeError):
+        pass
+    else:
+        if found.kinds:  # else nothing readable: the SDK names the error
+            found.warnings = tuple(dict.fromkeys(_DAMAGE[d] for d in parts.damage))
+            return found
     return _decode_sdk(data, max_points, should_stop)
 
 
