@@ -127,8 +127,10 @@ def _check_element_budget(data: bytes) -> None:
         raise GPXUnsafeXMLError(f"{markup} tags for at most {data.count(pt)} points")
 
 
-def _check_root(data: bytes) -> tuple[str | None, str | None]:
-    """Read just the prolog and root start tag; refuse DTDs and non-GPX roots early."""
+def read_root(data: bytes) -> Any:
+    """The root element's start tag, read with the hardened parser and nothing after it (the
+    prolog included: its docinfo tells of a DOCTYPE). GPXMalformedError if there is none.
+    The TCX reader shares it."""
     parser = etree.XMLPullParser(events=("start",), **_HARDENED)
     root = None
     try:
@@ -145,6 +147,12 @@ def _check_root(data: bytes) -> tuple[str | None, str | None]:
         raise _raise_for_syntax(exc) from exc
     if root is None:
         raise GPXMalformedError("no root element")
+    return root
+
+
+def _check_root(data: bytes) -> tuple[str | None, str | None]:
+    """Read just the prolog and root start tag; refuse DTDs and non-GPX roots early."""
+    root = read_root(data)
     docinfo = root.getroottree().docinfo
     is_gpx = _local(root.tag).lower() == "gpx"
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:

@@ -44,6 +44,7 @@ from .gpx import (
     _local,
     _raise_for_syntax,
     _valid_points,
+    read_root,
 )
 from .times import parse_times
 from .track import DeviceSession, ParsedTrack, Segment
@@ -57,22 +58,7 @@ _POLL_EVERY = 4096
 
 def _check_root(data: bytes) -> None:
     """Read the prolog and the root start tag only: refuse any DOCTYPE and non-TCX roots."""
-    parser = etree.XMLPullParser(events=("start",), **_HARDENED)
-    root = None
-    try:
-        for start in range(0, len(data), 65536):
-            parser.feed(data[start : start + 65536])
-            for _event, element in parser.read_events():
-                root = element
-                break
-            if root is not None:
-                break
-        if root is None:
-            parser.close()
-    except etree.XMLSyntaxError as exc:
-        raise _raise_for_syntax(exc) from exc
-    if root is None:
-        raise GPXMalformedError("no root element")
+    root = read_root(data)
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise GPXUnsafeXMLError("DOCTYPE present")  # no TCX exporter writes one
